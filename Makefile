@@ -1,0 +1,50 @@
+# Rapport. `make run` serves the API on 127.0.0.1:8000; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run migrate test lint format openapi lock clean
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Installs exactly what requirements.lock pins (hashes checked), then the app itself.
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip sync --python $(BIN)/python --quiet requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(BIN)/alembic upgrade head
+
+run: migrate
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --proxy-headers
+
+lint: install
+	$(BIN)/ruff check app tests alembic
+	$(BIN)/ruff format --check app tests alembic
+	$(BIN)/mypy app
+
+format: install
+	$(BIN)/ruff check --fix app tests alembic
+	$(BIN)/ruff format app tests alembic
+
+test: lint
+	$(BIN)/pytest
+
+openapi: install
+	$(BIN)/python -m app.openapi > openapi/openapi.json
+
+# Re-pins every dependency from pyproject.toml (run after changing dependencies).
+lock: | $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		--quiet -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,150 @@
+"""Accounts and sessions: registration, login with throttling, refresh-token rotation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.concurrency import run_in_threadpool
+
+from app.auth import repository as repo
+from app.auth.models import RefreshToken, TokenPair, User, UserRegister, UserUpdate
+from app.core.config import Settings
+from app.core.db import utcnow
+from app.core.errors import Conflict, NotFound, TooManyRequests, Unauthorized
+from app.core.etags import IfMatch, etag_for
+from app.core.patch import apply_merge_patch
+from app.core.security import (
+    create_access_token,
+    hash_password,
+    new_refresh_token,
+    token_digest,
+    verify_password,
+)
+
+ACCOUNT, ADDRESS = "account", "address"
+
+
+async def register(session: AsyncSession, data: UserRegister) -> User:
+    if await repo.get_user_by_email(session, data.email) is not None:
+        raise Conflict("An account with this email already exists.")
+    # Argon2 is deliberately slow: keep it off the event loop.
+    password_hash = await run_in_threadpool(hash_password, data.password)
+    user = User(
+        email=data.email,
+        password_hash=password_hash,
+        display_name=data.display_name,
+        timezone=data.timezone,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict("An account with this email already exists.") from None
+    return user
+
+
+async def _issue(
+    session: AsyncSession, settings: Settings, user_id: uuid.UUID, family_id: uuid.UUID
+) -> TokenPair:
+    now = utcnow()
+    refresh = new_refresh_token()
+    session.add(
+        RefreshToken(
+            user_id=user_id,
+            family_id=family_id,
+            token_hash=token_digest(refresh),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.refresh_token_ttl_seconds),
+        )
+    )
+    ttl = timedelta(seconds=settings.access_token_ttl_seconds)
+    return TokenPair(
+        access_token=create_access_token(user_id, settings.signing_key, now, ttl),
+        refresh_token=refresh,
+        expires_in=settings.access_token_ttl_seconds,
+    )
+
+
+async def _throttle(
+    session: AsyncSession, kind: str, subject: str, limit: int, window: timedelta, now: datetime
+) -> None:
+    count, oldest = await repo.count_failures(session, kind, subject, now - window)
+    if count >= limit and oldest is not None:
+        retry_after = int((oldest + window - now).total_seconds()) + 1
+        raise TooManyRequests(
+            "Too many failed logins; wait before trying again.", retry_after=retry_after
+        )
+
+
+async def login(
+    session: AsyncSession,
+    settings: Settings,
+    email: str,
+    password: str,
+    address: str,
+) -> TokenPair:
+    now = utcnow()
+    window = timedelta(seconds=settings.login_window_seconds)
+    email = email.strip().lower()
+    await _throttle(session, ACCOUNT, email, settings.login_max_failures_per_account, window, now)
+    await _throttle(session, ADDRESS, address, settings.login_max_failures_per_address, window, now)
+
+    user = await repo.get_user_by_email(session, email)
+    valid = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
+    if user is None or not valid:
+        for kind, subject in ((ACCOUNT, email), (ADDRESS, address)):
+            await repo.forget_failures(session, kind, subject, before=now - window)
+            repo.add_failure(session, kind, subject, now)
+        raise Unauthorized("The email or password is incorrect.", commit=True)
+
+    await repo.forget_failures(session, ACCOUNT, email)
+    return await _issue(session, settings, user.id, family_id=uuid.uuid4())
+
+
+async def refresh(session: AsyncSession, settings: Settings, refresh_token: str) -> TokenPair:
+    now = utcnow()
+    digest = token_digest(refresh_token)
+    claimed = await repo.claim_refresh_token(session, digest, now)
+    if claimed is not None:
+        user_id, family_id = claimed
+        return await _issue(session, settings, user_id, family_id)
+
+    known = await repo.find_refresh_token(session, digest)
+    if known is not None and known.used_at is not None and known.revoked_at is None:
+        # A rotated token came back: it was stolen or replayed. End the whole session family.
+        await repo.revoke_family(session, known.family_id, now)
+        raise Unauthorized("This refresh token was already used; sign in again.", commit=True)
+    raise Unauthorized("The refresh token is invalid, expired or revoked; sign in again.")
+
+
+async def get_me(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await repo.get_user(session, user_id)
+    if user is None:
+        raise NotFound("The account of this token no longer exists.")
+    return user
+
+
+async def update_me(
+    session: AsyncSession, user_id: uuid.UUID, patch: UserUpdate, if_match: IfMatch
+) -> User:
+    user = await repo.get_user(session, user_id, lock=True)
+    if user is None:
+        raise NotFound("The account of this token no longer exists.")
+    if_match.check(etag_for(user.version))
+    changes = patch.model_dump(exclude_unset=True)
+    new_email = changes.get("email")
+    if (
+        new_email is not None
+        and new_email != user.email
+        and await repo.get_user_by_email(session, new_email) is not None
+    ):
+        raise Conflict("An account with this email already exists.")
+    if apply_merge_patch(user, changes, required={"email", "timezone"}):
+        user.updated_at = utcnow()
+        user.version += 1
+        session.add(user)
+        await session.flush()
+    return user

@@ -1,0 +1,153 @@
+"""Contacts: the people in a user's network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+from sqlalchemy import Index, String
+from sqlmodel import Field, SQLModel
+
+from app.core.db import JSONList, UTCDateTime
+from app.core.models import OwnedRecord, RecordPublic, schema_config
+from app.core.types import Text, UTCDatetime
+from app.core.vocabulary import AskKind, Circle, Role
+
+MAX_TAGS = 50
+
+
+def _unique_tags(tags: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for tag in tags:
+        if tag:
+            seen.setdefault(tag, None)
+    return list(seen)
+
+
+def _unique_kinds(kinds: list[AskKind]) -> list[AskKind]:
+    return list(dict.fromkeys(kinds))
+
+
+Tag = Text(50, min_length=1)
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]  # type: ignore[valid-type]
+OpenTo = Annotated[list[AskKind], Field(max_length=len(AskKind)), AfterValidator(_unique_kinds)]
+CadenceDays = Annotated[int, Field(ge=1, le=3650)]
+
+_EXAMPLE: dict[str, Any] = {
+    "full_name": "Grace Hopper",
+    "email": "grace@example.com",
+    "phone": "+1 202 555 0147",
+    "organization": "Navy Research Lab",
+    "title": "Rear Admiral",
+    "field": "computing",
+    "circle": "alumni",
+    "how_met": "Alumni mixer, spring 2026",
+    "tags": ["compilers", "mentor"],
+    "notes": "Offered to review my resume.",
+    "role": "mentor",
+    "open_to": ["advice", "feedback"],
+    "cadence_days": 60,
+    "track_follow_ups": True,
+    "snoozed_until": None,
+}
+
+
+class ContactFields(SQLModel):
+    """The client-writable fields of a contact, with their limits."""
+
+    full_name: Text(200, min_length=1)  # type: ignore[valid-type]
+    email: Text(320) | None = None  # type: ignore[valid-type]
+    phone: Text(50) | None = None  # type: ignore[valid-type]
+    organization: Text(200) | None = None  # type: ignore[valid-type]
+    title: Text(200) | None = None  # type: ignore[valid-type]
+    field: Text(100) | None = Field(  # type: ignore[valid-type]
+        default=None, description='Occupational field ("learn the jargon").'
+    )
+    circle: Circle = Circle.other
+    how_met: Text(500) | None = None  # type: ignore[valid-type]
+    tags: Tags = Field(default_factory=list)
+    notes: Text(10_000) | None = None  # type: ignore[valid-type]
+    role: Role | None = None
+    open_to: OpenTo = Field(
+        default_factory=list,
+        description="Ask kinds this person is comfortable helping with; empty = unknown.",
+    )
+    cadence_days: CadenceDays | None = Field(
+        default=None, description="Keep-in-touch interval in days; null = the circle's default."
+    )
+    track_follow_ups: bool = True
+    snoozed_until: UTCDatetime | None = None
+
+
+class Contact(OwnedRecord, table=True):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_owner_created", "owner_id", "created_at", "id"),
+        Index("ix_contacts_owner_updated", "owner_id", "updated_at"),
+    )
+
+    full_name: str = Field(sa_type=String(200))
+    email: str | None = Field(default=None, sa_type=String(320))
+    phone: str | None = Field(default=None, sa_type=String(50))
+    organization: str | None = Field(default=None, sa_type=String(200))
+    title: str | None = Field(default=None, sa_type=String(200))
+    field: str | None = Field(default=None, sa_type=String(100))
+    circle: str = Field(default=Circle.other.value, sa_type=String(32))
+    how_met: str | None = Field(default=None, sa_type=String(500))
+    tags: list[str] = Field(default_factory=list, sa_type=JSONList)
+    notes: str | None = Field(default=None, sa_type=String(10_000))
+    role: str | None = Field(default=None, sa_type=String(32))
+    open_to: list[str] = Field(default_factory=list, sa_type=JSONList)
+    cadence_days: int | None = None
+    track_follow_ups: bool = Field(default=True)
+    snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ContactCreate(ContactFields):
+    model_config = schema_config(_EXAMPLE, input=True)
+
+
+class ContactUpdate(SQLModel):
+    """A JSON merge patch: absent = unchanged, null = cleared (lists to `[]`)."""
+
+    model_config = schema_config({"title": "CTO", "tags": ["compilers"], "notes": None}, input=True)
+
+    full_name: Text(200, min_length=1) | None = None  # type: ignore[valid-type]
+    email: Text(320) | None = None  # type: ignore[valid-type]
+    phone: Text(50) | None = None  # type: ignore[valid-type]
+    organization: Text(200) | None = None  # type: ignore[valid-type]
+    title: Text(200) | None = None  # type: ignore[valid-type]
+    field: Text(100) | None = None  # type: ignore[valid-type]
+    circle: Circle | None = None
+    how_met: Text(500) | None = None  # type: ignore[valid-type]
+    tags: Tags | None = None
+    notes: Text(10_000) | None = None  # type: ignore[valid-type]
+    role: Role | None = None
+    open_to: OpenTo | None = None
+    cadence_days: CadenceDays | None = None
+    track_follow_ups: bool | None = None
+    snoozed_until: UTCDatetime | None = None
+
+
+# What null resets to, for fields that have a default rather than being nullable.
+CONTACT_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "circle": lambda: Circle.other.value,
+    "tags": list,
+    "open_to": list,
+    "track_follow_ups": lambda: True,
+}
+CONTACT_REQUIRED = {"full_name"}
+
+
+class ContactPublic(ContactFields, RecordPublic):
+    model_config = schema_config(
+        {
+            "id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
+            **_EXAMPLE,
+            "created_at": "2026-03-01T10:00:00Z",
+            "updated_at": "2026-03-02T08:15:00Z",
+            "version": 2,
+        }
+    )

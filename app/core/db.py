@@ -1,0 +1,164 @@
+"""Engines, sessions and the column types every domain shares."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, event, exists, func, literal_column, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.config import Settings
+
+# One naming convention so Alembic names constraints identically on SQLite and PostgreSQL.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in Python on every database.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time type, so values are stored as naive UTC
+    text, which keeps lexical order equal to time order for range queries and keyset cursors.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; attach a time zone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# JSON lists (tags, open_to): JSONB on PostgreSQL so containment can use an index.
+JSONList = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def json_array_contains(column: Any, value: str, dialect: str) -> ColumnElement[bool]:
+    """`value` is one of the strings in the JSON array `column`."""
+    if dialect == "postgresql":
+        return column.op("@>")(func.jsonb_build_array(value))
+    element = func.json_each(column).table_valued("value").alias("elem")
+    return exists(select(literal_column("1")).select_from(element).where(element.c.value == value))
+
+
+def json_array_any_ilike(column: Any, pattern: str, dialect: str) -> ColumnElement[bool]:
+    """Some string in the JSON array `column` matches the LIKE `pattern` (case-insensitive)."""
+    if dialect == "postgresql":
+        element = func.jsonb_array_elements_text(column).table_valued("value").alias("elem")
+    else:
+        element = func.json_each(column).table_valued("value").alias("elem")
+    return exists(
+        select(literal_column("1"))
+        .select_from(element)
+        .where(element.c.value.ilike(pattern, escape="\\"))
+    )
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with the user's wildcards taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class Database:
+    """The engines of one app instance.
+
+    On SQLite, writes go through an engine whose transactions start with BEGIN IMMEDIATE: the
+    write lock is taken up front, so concurrent writers queue on the busy timeout instead of
+    failing with "database is locked" when a read transaction tries to upgrade. Reads use a
+    plain deferred BEGIN and run concurrently thanks to WAL.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.dialect = settings.dialect
+        url = settings.async_database_url
+        if self.dialect == "sqlite":
+            self.writer = self._sqlite_engine(url, immediate=True)
+            self.reader = self._sqlite_engine(url, immediate=False)
+        else:
+            connect_args: dict[str, Any] = {
+                "timeout": settings.db_pool_timeout_seconds,
+                "server_settings": {
+                    "statement_timeout": str(settings.db_statement_timeout_ms),
+                    "application_name": "rapport",
+                },
+            }
+            self.writer = create_async_engine(
+                url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+                pool_timeout=settings.db_pool_timeout_seconds,
+                pool_pre_ping=True,
+                connect_args=connect_args,
+            )
+            self.reader = self.writer
+        self.write_sessions = async_sessionmaker(
+            self.writer, class_=AsyncSession, expire_on_commit=False, autoflush=False
+        )
+        self.read_sessions = async_sessionmaker(
+            self.reader, class_=AsyncSession, expire_on_commit=False, autoflush=False
+        )
+
+    def _sqlite_engine(self, url: str, *, immediate: bool) -> AsyncEngine:
+        # NullPool: aiosqlite opens a thread per connection; pooling them buys little and
+        # keeps file handles open across tests and workers.
+        engine = create_async_engine(url, poolclass=NullPool)
+        busy_ms = self.settings.sqlite_busy_timeout_ms
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not the driver, decide when transactions begin.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql(begin)
+
+        return engine
+
+    def sessions_for(self, method: str) -> async_sessionmaker[AsyncSession]:
+        return self.read_sessions if method in {"GET", "HEAD", "OPTIONS"} else self.write_sessions
+
+    async def ping(self) -> None:
+        async with self.reader.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()

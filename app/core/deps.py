@@ -1,0 +1,62 @@
+"""Dependencies shared by every router."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.errors import Unauthorized, UnsupportedMediaType
+from app.core.runtime import Runtime, get_runtime
+from app.core.security import decode_access_token
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+
+
+def get_session(request: Request) -> AsyncSession:
+    """The request's session, opened and committed by `RapportRoute`."""
+    session: AsyncSession = request.state.session
+    return session
+
+
+def current_user_id(
+    token: Annotated[str | None, Depends(_bearer)],
+    runtime: Annotated[Runtime, Depends(get_runtime)],
+) -> uuid.UUID:
+    if not token:
+        raise Unauthorized("Send an access token: `Authorization: Bearer <token>`.")
+    user_id = decode_access_token(token, runtime.settings.signing_key)
+    if user_id is None:
+        raise Unauthorized(
+            "The access token is invalid or expired; refresh it.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return user_id
+
+
+_JSON_TYPES = {"application/json", "application/merge-patch+json"}
+
+
+def json_body(request: Request) -> None:
+    """415 for a request body that is not JSON (FastAPI would only say 422)."""
+    if request.method in {"GET", "HEAD", "DELETE", "OPTIONS"}:
+        return
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        if request.headers.get("content-length", "0") in {"", "0"}:
+            return
+        raise UnsupportedMediaType("Send the body as `Content-Type: application/json`.")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in _JSON_TYPES:
+        raise UnsupportedMediaType(
+            f"`{media_type}` is not accepted here; send `application/json`"
+            + (" or `application/merge-patch+json`." if request.method == "PATCH" else ".")
+        )
+
+
+Session = Annotated[AsyncSession, Depends(get_session)]
+UserId = Annotated[uuid.UUID, Depends(current_user_id)]
+Rt = Annotated[Runtime, Depends(get_runtime)]

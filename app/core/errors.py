@@ -1,0 +1,275 @@
+"""Domain errors and their RFC 9457 `application/problem+json` rendering.
+
+Services raise `ProblemError` subclasses and know nothing of HTTP responses; the handlers
+installed by `install_error_handlers` are the one place that turns any error into a response.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+log = logging.getLogger("rapport")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending input, e.g. `body.full_name`.")
+    message: str
+    code: str = Field(description="Machine-readable reason, e.g. `string_too_long`.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/not-found",
+                    "title": "Not Found",
+                    "status": 404,
+                    "detail": "No contact with this id.",
+                }
+            ]
+        }
+    )
+
+    type: str = Field(description="A URI reference naming the kind of problem.")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = Field(
+        None, description="For 422: one entry for each invalid field."
+    )
+
+
+class ProblemError(Exception):
+    status = 500
+    slug = "internal"
+    default_detail = "The server could not complete the request."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, str]] | None = None,
+        commit: bool = False,
+    ) -> None:
+        super().__init__(detail or self.default_detail)
+        self.detail = detail or self.default_detail
+        self.headers = headers or {}
+        self.errors = errors
+        # True when the request failed but what it recorded must stay (a failed login, a
+        # revoked token family): the request's transaction commits before the error is sent.
+        self.commit = commit
+
+
+class BadRequest(ProblemError):
+    status, slug, default_detail = 400, "bad-request", "The request is malformed."
+
+
+class Unauthorized(ProblemError):
+    status, slug, default_detail = 401, "unauthorized", "Missing or invalid credentials."
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        super().__init__(detail, **kw)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
+
+
+class Forbidden(ProblemError):
+    status, slug, default_detail = 403, "forbidden", "Not allowed."
+
+
+class NotFound(ProblemError):
+    status, slug, default_detail = 404, "not-found", "No such resource."
+
+
+class Conflict(ProblemError):
+    status, slug, default_detail = 409, "conflict", "The request conflicts with current state."
+
+
+class Gone(ProblemError):
+    status, slug, default_detail = 410, "gone", "This resource is no longer available."
+
+
+class PreconditionFailed(ProblemError):
+    status, slug, default_detail = (
+        412,
+        "precondition-failed",
+        "If-Match does not match the current ETag: fetch the record again and retry.",
+    )
+
+
+class PayloadTooLarge(ProblemError):
+    status, slug, default_detail = 413, "content-too-large", "The request body is too large."
+
+
+class UnsupportedMediaType(ProblemError):
+    status, slug, default_detail = 415, "unsupported-media-type", "Unsupported Content-Type."
+
+
+class Unprocessable(ProblemError):
+    status, slug, default_detail = 422, "validation-error", "The request is not valid."
+
+
+class TooManyRequests(ProblemError):
+    status, slug, default_detail = 429, "too-many-requests", "Too many requests; retry later."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **kw: Any) -> None:
+        super().__init__(detail, **kw)
+        self.headers["Retry-After"] = str(max(1, retry_after))
+
+
+class ServiceUnavailable(ProblemError):
+    status, slug, default_detail = 503, "unavailable", "The service is temporarily unavailable."
+
+
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    412: "precondition-failed",
+    413: "content-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "too-many-requests",
+    503: "unavailable",
+}
+
+
+def problem_response(
+    status: int,
+    detail: str | None = None,
+    *,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, str]] | None = None,
+    instance: str | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug or _SLUGS.get(status, 'error')}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def validation_errors(raw: Any) -> list[dict[str, str]]:
+    out = []
+    for err in raw:
+        message = str(err.get("msg", "invalid"))
+        if err.get("type") == "json_invalid":
+            message = f"Invalid JSON: {err.get('ctx', {}).get('error', 'malformed')}"
+        out.append(
+            {
+                "field": _field_path(err.get("loc", ())),
+                "message": message,
+                "code": str(err.get("type", "invalid")),
+            }
+        )
+    return out
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return problem_response(
+            exc.status, exc.detail, slug=exc.slug, headers=exc.headers, errors=exc.errors
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(exc.errors())
+        fields = ", ".join(e["field"] for e in errors[:5])
+        return problem_response(422, f"Invalid input: {fields}.", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route matches {request.url.path}."
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed here; see the Allow header."
+            headers["Allow"] = _allowed_methods(request)
+        return problem_response(exc.status_code, detail, headers=headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A unique or foreign-key constraint refused the write: the request raced another one.
+        log.info("integrity error: %s", exc.orig)
+        return problem_response(409, "The write conflicts with another record; retry.")
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_timeout(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+        log.warning("database pool exhausted")
+        return problem_response(
+            503, "The database is busy; retry shortly.", headers={"Retry-After": "1"}
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", exc.orig)
+        return problem_response(
+            503, "The database is unavailable; retry shortly.", headers={"Retry-After": "2"}
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(500, "An unexpected error occurred; it has been logged.")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries declaring problem bodies for the given statuses."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,151 @@
+"""Idempotency-Key for POST, kept in the database so that it holds across replicas.
+
+A key is reserved in its own short transaction before the request runs (so a concurrent
+duplicate sees it and gets 409), and completed with the stored response inside the request's
+own transaction (so the work and the record of it commit together or not at all). A request
+that fails or is rejected releases its key: it is not remembered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, LargeBinary, UniqueConstraint, delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.core.db import Database, UTCDateTime, utcnow
+from app.core.errors import Conflict, Unprocessable
+
+MAX_KEY_LENGTH = 255
+# Headers worth replaying; hop-by-hop and per-response headers are not.
+_REPLAYED_HEADERS = ("content-type", "location", "etag")
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    scope: str = Field(max_length=64, description="The caller: a user id, or `anonymous`.")
+    key: str = Field(max_length=MAX_KEY_LENGTH)
+    request_hash: str = Field(max_length=64)
+    locked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    response_status: int | None = None
+    response_headers: dict[str, str] | None = Field(default=None, sa_type=JSON)
+    response_body: bytes | None = Field(default=None, sa_type=LargeBinary)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    record_id: uuid.UUID
+
+
+def valid_key(key: str) -> bool:
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable() and key.isascii()
+
+
+async def request_fingerprint(request: Request) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
+    digest.update(await request.body())
+    return digest.hexdigest()
+
+
+class IdempotencyStore:
+    def __init__(self, db: Database, ttl: timedelta, lock: timedelta) -> None:
+        self.db = db
+        self.ttl = ttl
+        self.lock = lock
+
+    async def reserve(self, scope: str, key: str, fingerprint: str) -> Reservation | Response:
+        """Reserve `key`, or answer the replay of the request that already used it."""
+        for attempt in range(2):
+            try:
+                return await self._reserve_once(scope, key, fingerprint)
+            except IntegrityError:
+                # Another request inserted the same key between our read and write.
+                if attempt:
+                    raise Conflict(
+                        "A request with this Idempotency-Key is still in progress."
+                    ) from None
+        raise AssertionError("unreachable")
+
+    async def _reserve_once(self, scope: str, key: str, fingerprint: str) -> Reservation | Response:
+        now = utcnow()
+        async with self.db.write_sessions() as session, session.begin():
+            stmt = select(IdempotencyRecord).where(
+                col(IdempotencyRecord.scope) == scope, col(IdempotencyRecord.key) == key
+            )
+            if self.db.dialect == "postgresql":
+                stmt = stmt.with_for_update()
+            record = (await session.exec(stmt)).first()
+            if record is not None and record.created_at + self.ttl < now:
+                await session.delete(record)
+                await session.flush()
+                record = None
+            if record is None:
+                record = IdempotencyRecord(
+                    scope=scope, key=key, request_hash=fingerprint, locked_at=now, created_at=now
+                )
+                session.add(record)
+                await session.flush()
+                return Reservation(record.id)
+            if record.request_hash != fingerprint:
+                raise Unprocessable(
+                    "This Idempotency-Key was already used with a different request; "
+                    "use a new key for a new request."
+                )
+            if record.response_status is not None:
+                return _replay(record)
+            if record.locked_at + self.lock > now:
+                raise Conflict("A request with this Idempotency-Key is still in progress.")
+            # The first attempt died without finishing: this one takes over.
+            record.locked_at = now
+            return Reservation(record.id)
+
+    async def complete(
+        self, session: AsyncSession, reservation: Reservation, response: Response
+    ) -> None:
+        headers = {
+            name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers
+        }
+        await session.exec(
+            update(IdempotencyRecord)
+            .where(col(IdempotencyRecord.id) == reservation.record_id)
+            .values(
+                response_status=response.status_code,
+                response_headers=headers,
+                response_body=bytes(response.body),
+            )
+        )
+
+    async def release(self, reservation: Reservation) -> None:
+        async with self.db.write_sessions() as session, session.begin():
+            await session.exec(
+                delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == reservation.record_id)
+            )
+
+    async def purge_expired(self, session: AsyncSession) -> Any:
+        cutoff = utcnow() - self.ttl
+        return await session.exec(
+            delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff)
+        )
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    headers = dict(record.response_headers or {})
+    headers["Idempotent-Replayed"] = "true"
+    return Response(
+        content=record.response_body or b"",
+        status_code=record.response_status or 200,
+        headers=headers,
+    )

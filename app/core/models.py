@@ -1,0 +1,41 @@
+"""Columns every owned record shares: identity, ownership, timestamps, version, tombstone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, cast
+
+from sqlmodel import Field, SQLModel
+from sqlmodel._compat import SQLModelConfig
+
+from app.core.db import UTCDateTime, utcnow
+from app.core.types import UTCDatetime
+
+
+def schema_config(*examples: dict[str, Any], input: bool = False) -> SQLModelConfig:
+    """Model config with OpenAPI examples; input models refuse unknown fields (422)."""
+    config: dict[str, Any] = {"json_schema_extra": {"examples": list(examples)}}
+    if input:
+        config["extra"] = "forbid"
+    return cast(SQLModelConfig, config)
+
+
+class RecordPublic(SQLModel):
+    """The server-owned fields of every resource, as clients see them."""
+
+    id: uuid.UUID
+    created_at: UTCDatetime
+    updated_at: UTCDatetime
+    version: int = Field(description="Starts at 1 and grows by one on every change.")
+
+
+class OwnedRecord(SQLModel):
+    """Mixin for table models owned by one user and tombstoned on delete (for sync)."""
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: uuid.UUID = Field(foreign_key="users.id", index=False, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    version: int = Field(default=1, nullable=False)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

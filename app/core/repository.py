@@ -1,0 +1,102 @@
+"""The repository every owned resource shares: scoped to one owner, blind to tombstones.
+
+Ownership is part of every query, so another user's record is indistinguishable from a
+missing one. Repositories build queries and flush; they never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, or_
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import utcnow
+from app.core.errors import BadRequest
+from app.core.models import OwnedRecord
+from app.core.pagination import CursorCodec, filters_digest
+
+M = TypeVar("M", bound=OwnedRecord)
+
+
+class OwnedRepository(Generic[M]):
+    model: type[M]
+
+    def __init__(self, session: AsyncSession, owner_id: uuid.UUID) -> None:
+        self.session = session
+        self.owner_id = owner_id
+        bind = session.bind
+        self.dialect = bind.dialect.name if bind is not None else "sqlite"
+
+    def _live(self) -> Any:
+        m = self.model
+        return select(m).where(col(m.owner_id) == self.owner_id, col(m.deleted_at).is_(None))
+
+    async def get(self, record_id: uuid.UUID, *, lock: bool = False) -> M | None:
+        stmt = self._live().where(col(self.model.id) == record_id)
+        if lock:
+            # Serialises concurrent writers of one record on PostgreSQL; SQLite writers are
+            # already serialised by BEGIN IMMEDIATE.
+            stmt = stmt.with_for_update()
+        result: M | None = (await self.session.exec(stmt)).first()
+        return result
+
+    def add(self, record: M) -> M:
+        record.owner_id = self.owner_id
+        self.session.add(record)
+        return record
+
+    def touch(self, record: M, now: datetime | None = None) -> None:
+        record.updated_at = now or utcnow()
+        record.version += 1
+        self.session.add(record)
+
+    def tombstone(self, record: M, now: datetime | None = None) -> None:
+        now = now or utcnow()
+        record.deleted_at = now
+        self.touch(record, now)
+
+    async def page(
+        self,
+        conditions: list[ColumnElement[bool]],
+        *,
+        filters: dict[str, Any],
+        cursor: str | None,
+        limit: int,
+        codec: CursorCodec,
+    ) -> tuple[list[M], str | None]:
+        """One page in (created_at, id) order, and the cursor of the next page if any."""
+        m = self.model
+        digest = filters_digest({"resource": m.__tablename__, **filters})
+        stmt = self._live().where(*conditions)
+        if cursor is not None:
+            data = codec.decode(cursor)
+            try:
+                if data.get("f") != digest:
+                    raise ValueError("filters differ")
+                after_time = datetime.fromisoformat(data["t"])
+                after_id = uuid.UUID(data["i"])
+            except (KeyError, TypeError, ValueError):
+                raise BadRequest(
+                    "The cursor does not belong to this list; start again without one."
+                ) from None
+            stmt = stmt.where(
+                or_(
+                    col(m.created_at) > after_time,
+                    and_(col(m.created_at) == after_time, col(m.id) > after_id),
+                )
+            )
+        stmt = stmt.order_by(col(m.created_at), col(m.id)).limit(limit + 1)
+        rows: list[M] = list((await self.session.exec(stmt)).all())
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            next_cursor = codec.encode(
+                {"f": digest, "t": last.created_at.isoformat(), "i": str(last.id)}
+            )
+        return rows, next_cursor

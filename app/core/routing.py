@@ -1,0 +1,100 @@
+"""The route class every router uses: one transaction per request, and Idempotency-Key.
+
+The session is opened here rather than in a `yield` dependency so that the commit happens
+before the response leaves (a client never sees 201 for a write that then fails to commit),
+and so that the stored idempotent response is written in the same transaction as the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Header
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.core.errors import ProblemError
+from app.core.idempotency import MAX_KEY_LENGTH, Reservation, request_fingerprint, valid_key
+from app.core.runtime import get_runtime
+from app.core.security import decode_access_token
+
+
+def _idempotency_key_header(
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=MAX_KEY_LENGTH,
+            pattern=r"^[\x21-\x7e][\x20-\x7e]*$",
+            description=(
+                "Makes a retried POST safe: the same key and body within 24 h replays the "
+                "first response instead of acting twice."
+            ),
+        ),
+    ] = None,
+) -> None:
+    """Declares and validates the header; the route class does the work."""
+
+
+def _caller_scope(request: Request, signing_key: str) -> str:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        user_id = decode_access_token(token.strip(), signing_key)
+        if user_id is not None:
+            return user_id.hex
+    return "anonymous"
+
+
+class RapportRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if "POST" in (kwargs.get("methods") or ()):
+            kwargs["dependencies"] = [
+                *(kwargs.get("dependencies") or []),
+                Depends(_idempotency_key_header),
+            ]
+        super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            runtime = get_runtime(request)
+            reservation: Reservation | None = None
+            key = request.headers.get("idempotency-key")
+            if request.method == "POST" and key is not None and valid_key(key):
+                scope = _caller_scope(request, runtime.settings.signing_key)
+                reserved = await runtime.idempotency.reserve(
+                    scope, key, await request_fingerprint(request)
+                )
+                if isinstance(reserved, Response):
+                    return reserved
+                reservation = reserved
+
+            sessions = runtime.db.sessions_for(request.method)
+            try:
+                async with sessions() as session:
+                    request.state.session = session
+                    try:
+                        response = await handler(request)
+                    except ProblemError as error:
+                        if error.commit:
+                            await session.commit()
+                        raise
+                    remember = reservation is not None and 200 <= response.status_code < 300
+                    if remember:
+                        assert reservation is not None
+                        await runtime.idempotency.complete(session, reservation, response)
+                    await session.commit()
+            except BaseException:
+                if reservation is not None:
+                    await runtime.idempotency.release(reservation)
+                raise
+            if reservation is not None and not remember:
+                await runtime.idempotency.release(reservation)
+            return response
+
+        return route

@@ -1,0 +1,91 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.auth.router import router as auth_router
+from app.contacts.router import router as contacts_router
+from app.core.config import Settings
+from app.core.errors import install_error_handlers, problem_response, problem_responses
+from app.core.middleware import BodyLimitMiddleware
+from app.core.runtime import Runtime
+
+log = logging.getLogger("rapport")
+
+DESCRIPTION = """
+Rapport keeps a person's career network: contacts, interactions, asks for help in both
+directions, and the etiquette tasks that follow from them.
+
+Errors are RFC 9457 `application/problem+json`. Writes accept `Idempotency-Key`; reads return
+an `ETag`, and `If-Match` guards updates. Times are RFC 3339 with an offset in, UTC `Z` out.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Reads well in generated clients: `contacts-list` becomes `contacts_list(...)`.
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", name="liveness", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        name="readiness",
+        summary="Readiness: the database answers",
+        responses=problem_responses(503),
+    )
+    async def readyz(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        try:
+            await asyncio.wait_for(runtime.db.ping(), timeout=3)
+        except Exception as exc:  # any failure to reach the database means "not ready"
+            log.warning("readiness check failed: %s", type(exc).__name__)
+            return problem_response(
+                503, "The database is unreachable.", headers={"Retry-After": "5"}
+            )
+        return JSONResponse({"status": "ready"})
+
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level.upper())
+    runtime = Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runtime.db.dispose()
+
+    app = FastAPI(
+        title="Rapport",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.include_router(_health_router())
+    app.include_router(auth_router)
+    app.include_router(contacts_router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,128 @@
+"""Fixtures: the same suite on SQLite and on a throwaway PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from alembic.config import Config
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+import app.models
+from alembic import command
+from app.core.config import Settings
+from app.main import create_app
+from tests.pg import PostgresCluster, PostgresUnavailable
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret-" + "x" * 40
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL: RAPPORT_TEST_POSTGRES_URL, or a cluster started for this session."""
+    given = os.environ.get("RAPPORT_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    try:
+        cluster = PostgresCluster()
+        url = cluster.start()
+    except PostgresUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    try:
+        yield url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url() -> Iterator[str]:
+    folder = tempfile.mkdtemp(prefix="rapport-sqlite-")
+    yield f"sqlite:///{folder}/rapport.db"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logger"] = False
+    return config
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key=SECRET)
+
+
+@pytest.fixture(scope="session")
+def migrated(settings: Settings) -> Settings:
+    command.upgrade(alembic_config(settings.database_url), "head")
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def app(migrated: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(migrated)
+    yield application
+    await application.state.runtime.db.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application: FastAPI = request.getfixturevalue("app")
+    db = application.state.runtime.db
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    async with db.writer.begin() as conn:
+        if db.dialect == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for name in tables:
+                await conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
+        yield c
+
+
+async def sign_up(
+    client: httpx.AsyncClient, email: str | None = None, password: str = "correct horse battery"
+) -> dict[str, str]:
+    """Register and log in a fresh user; returns the Authorization header."""
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+    r = await client.post("/v1/auth/register", json={"email": email, "password": password})
+    assert r.status_code == 201, r.text
+    r = await client.post("/v1/auth/token", data={"username": email, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> dict[str, str]:
+    return await sign_up(client, "alice@example.com")
+
+
+@pytest.fixture
+async def bob(client: httpx.AsyncClient) -> dict[str, str]:
+    return await sign_up(client, "bob@example.com")
