@@ -41,10 +41,13 @@ test: lint
 openapi: install
 	$(BIN)/python -m app.openapi > openapi/openapi.json
 
-# Re-pins every dependency from pyproject.toml (run after changing dependencies).
+# Re-pins every dependency from pyproject.toml (run after changing dependencies): the full lock
+# for the venv and CI, and the runtime-only lock (no dev tools) the Dockerfile installs.
 lock: | $(BIN)/uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 		--quiet -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml -c requirements.lock --generate-hashes --python-version 3.11 \
+		--quiet -o requirements.runtime.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
