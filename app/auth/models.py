@@ -141,6 +141,15 @@ class TokenPair(SQLModel):
     expires_in: int = Field(description="Seconds until the access token expires.")
 
 
+class LoginForm(SQLModel):
+    """The OAuth2 password grant form (RFC 6749 §4.3)."""
+
+    grant_type: Literal["password"] | None = None
+    username: Text(320, min_length=1) = Field(description="The account's email.")  # type: ignore[valid-type]
+    password: str = Field(min_length=1, max_length=256)
+    scope: str = Field(default="", max_length=1000)
+
+
 class RefreshRequest(SQLModel):
     model_config = schema_config({"refresh_token": "q3v9Yd0m7b…"}, input=True)
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Header, Request
 from starlette.responses import Response
 
 from app.auth import service
-from app.auth.models import RefreshRequest, TokenPair, UserPublic, UserRegister, UserUpdate
+from app.auth.models import (
+    LoginForm,
+    RefreshRequest,
+    TokenPair,
+    UserPublic,
+    UserRegister,
+    UserUpdate,
+)
 from app.core.deps import Rt, Session, UserId, json_body
 from app.core.errors import problem_responses
 from app.core.etags import IfMatch
@@ -56,7 +62,7 @@ async def register(request: Request, body: UserRegister, session: Session) -> Re
 )
 async def token(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
     session: Session,
     rt: Rt,
 ) -> Response:

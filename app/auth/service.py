@@ -88,7 +88,8 @@ async def login(
 ) -> TokenPair:
     now = utcnow()
     window = timedelta(seconds=settings.login_window_seconds)
-    email = email.strip().lower()
+    # Lower-casing can lengthen a string ("İ"); no account's email is longer than the column.
+    email = email.strip().lower()[:320]
     await _throttle(session, ACCOUNT, email, settings.login_max_failures_per_account, window, now)
     await _throttle(session, ADDRESS, address, settings.login_max_failures_per_address, window, now)
 
