@@ -9,11 +9,15 @@ that fails or is rejected releases its key: it is not remembered.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import JSON, LargeBinary, UniqueConstraint, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col, select
@@ -47,6 +51,7 @@ class IdempotencyRecord(SQLModel, table=True):
 @dataclass(frozen=True)
 class Reservation:
     record_id: uuid.UUID
+    context: str  # scope and key, bound into the sealed response
 
 
 def valid_key(key: str) -> bool:
@@ -60,11 +65,30 @@ async def request_fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
+class _Sealer:
+    """Authenticated encryption of stored response bodies, bound to the key's scope."""
+
+    def __init__(self, secret: str) -> None:
+        key = hmac.new(secret.encode(), b"idempotency-responses", hashlib.sha256).digest()
+        self._aead = AESGCM(key)
+
+    def seal(self, body: bytes, context: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, body, context.encode())
+
+    def open(self, sealed: bytes, context: str) -> bytes | None:
+        try:
+            return self._aead.decrypt(sealed[:12], sealed[12:], context.encode())
+        except (InvalidTag, ValueError):
+            return None
+
+
 class IdempotencyStore:
-    def __init__(self, db: Database, ttl: timedelta, lock: timedelta) -> None:
+    def __init__(self, db: Database, ttl: timedelta, lock: timedelta, secret: str) -> None:
         self.db = db
         self.ttl = ttl
         self.lock = lock
+        self._sealer = _Sealer(secret)
 
     async def reserve(self, scope: str, key: str, fingerprint: str) -> Reservation | Response:
         """Reserve `key`, or answer the replay of the request that already used it."""
@@ -98,23 +122,32 @@ class IdempotencyStore:
                 )
                 session.add(record)
                 await session.flush()
-                return Reservation(record.id)
+                return Reservation(record.id, f"{scope}:{key}")
             if record.request_hash != fingerprint:
                 raise Unprocessable(
                     "This Idempotency-Key was already used with a different request; "
                     "use a new key for a new request."
                 )
             if record.response_status is not None:
-                return _replay(record)
+                body = self._sealer.open(record.response_body or b"", f"{scope}:{key}")
+                if body is not None:
+                    return _replay(record, body)
+                # Sealed under another secret key (rotated): the first response cannot be
+                # shown again, and acting twice is worse than refusing.
+                raise Conflict(
+                    "This Idempotency-Key was used before and its response cannot be replayed; "
+                    "use a new key."
+                )
             if record.locked_at + self.lock > now:
                 raise Conflict("A request with this Idempotency-Key is still in progress.")
             # The first attempt died without finishing: this one takes over.
             record.locked_at = now
-            return Reservation(record.id)
+            return Reservation(record.id, f"{scope}:{key}")
 
     async def complete(
         self, session: AsyncSession, reservation: Reservation, response: Response
     ) -> None:
+        sealed = self._sealer.seal(bytes(response.body), reservation.context)
         headers = {
             name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers
         }
@@ -124,7 +157,7 @@ class IdempotencyStore:
             .values(
                 response_status=response.status_code,
                 response_headers=headers,
-                response_body=bytes(response.body),
+                response_body=sealed,
             )
         )
 
@@ -141,11 +174,11 @@ class IdempotencyStore:
         )
 
 
-def _replay(record: IdempotencyRecord) -> Response:
+def _replay(record: IdempotencyRecord, body: bytes) -> Response:
     headers = dict(record.response_headers or {})
     headers["Idempotent-Replayed"] = "true"
     return Response(
-        content=record.response_body or b"",
+        content=body,
         status_code=record.response_status or 200,
         headers=headers,
     )

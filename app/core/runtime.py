@@ -26,6 +26,7 @@ class Runtime:
             self.db,
             ttl=timedelta(seconds=self.settings.idempotency_ttl_seconds),
             lock=timedelta(seconds=self.settings.idempotency_lock_seconds),
+            secret=self.settings.signing_key,
         )
         self.list_cursors = CursorCodec(self.settings.signing_key, "list")
 

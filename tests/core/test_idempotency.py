@@ -133,3 +133,48 @@ async def test_concurrent_posts_with_one_key_create_one_contact(client, alice):
     created_ids = {r.json()["id"] for r in responses if r.status_code == 201}
     assert len(created_ids) == 1
     assert await count_contacts(client, alice) == 1
+
+
+async def test_refresh_retried_with_its_key_replays_the_pair_without_storing_it_in_clear(
+    client, app
+):
+    await client.post(
+        "/v1/auth/register", json={"email": "flaky@example.com", "password": "pw-12345678"}
+    )
+    login = await client.post(
+        "/v1/auth/token", data={"username": "flaky@example.com", "password": "pw-12345678"}
+    )
+    body = {"refresh_token": login.json()["refresh_token"]}
+    headers = {"Idempotency-Key": "refresh-1"}
+    first = await client.post("/v1/auth/refresh", json=body, headers=headers)
+    # The response was lost on a flaky network; the app retries with the same key.
+    retry = await client.post("/v1/auth/refresh", json=body, headers=headers)
+    assert first.status_code == retry.status_code == 200
+    assert retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    # The replayed refresh token is the live one: using it rotates normally.
+    r = await client.post("/v1/auth/refresh", json={"refresh_token": retry.json()["refresh_token"]})
+    assert r.status_code == 200
+
+    async with app.state.runtime.db.read_sessions() as session:
+        stored = (
+            await session.exec(
+                select(IdempotencyRecord).where(IdempotencyRecord.key == "refresh-1")
+            )
+        ).one()
+    assert first.json()["refresh_token"].encode() not in stored.response_body
+    assert first.json()["access_token"].encode() not in stored.response_body
+
+
+async def test_a_replay_sealed_under_another_secret_is_refused_not_repeated(client, alice, app):
+    headers = {**alice, "Idempotency-Key": "rotated"}
+    assert (await client.post("/v1/contacts", json={"full_name": "A"}, headers=headers)).is_success
+    async with app.state.runtime.db.write_sessions() as session, session.begin():
+        record = (
+            await session.exec(select(IdempotencyRecord).where(IdempotencyRecord.key == "rotated"))
+        ).one()
+        record.response_body = b"\x00" * 12 + b"sealed with an older key"
+        session.add(record)
+    r = await client.post("/v1/contacts", json={"full_name": "A"}, headers=headers)
+    assert_problem(r, 409)
+    assert await count_contacts(client, alice) == 1
