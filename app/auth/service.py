@@ -32,7 +32,10 @@ async def register(session: AsyncSession, data: UserRegister) -> User:
         raise Conflict("An account with this email already exists.")
     # Argon2 is deliberately slow: keep it off the event loop.
     password_hash = await run_in_threadpool(hash_password, data.password)
+    now = utcnow()
     user = User(
+        created_at=now,
+        updated_at=now,
         email=data.email,
         password_hash=password_hash,
         display_name=data.display_name,

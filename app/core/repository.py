@@ -47,6 +47,7 @@ class OwnedRepository(Generic[M]):
 
     def add(self, record: M) -> M:
         record.owner_id = self.owner_id
+        record.created_at = record.updated_at = utcnow()
         self.session.add(record)
         return record
 
