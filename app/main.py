@@ -12,12 +12,15 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.asks.router import router as asks_router
 from app.auth.router import router as auth_router
 from app.contacts.router import router as contacts_router
 from app.core.config import Settings
 from app.core.errors import install_error_handlers, problem_response, problem_responses
 from app.core.middleware import BodyLimitMiddleware
 from app.core.runtime import Runtime
+from app.etiquette.router import router as etiquette_router
+from app.interactions.router import router as interactions_router
 
 log = logging.getLogger("rapport")
 
@@ -85,6 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_health_router())
     app.include_router(auth_router)
     app.include_router(contacts_router)
+    app.include_router(interactions_router)
+    app.include_router(asks_router)
+    app.include_router(etiquette_router)
     return app
 
 

@@ -1,7 +1,19 @@
 """Imports every table model, so that the metadata is complete (Alembic, tests)."""
 
+from app.asks.models import Ask
 from app.auth.models import LoginFailure, RefreshToken, User
 from app.contacts.models import Contact
 from app.core.idempotency import IdempotencyRecord
+from app.etiquette.models import EtiquetteTask
+from app.interactions.models import Interaction
 
-__all__ = ["Contact", "IdempotencyRecord", "LoginFailure", "RefreshToken", "User"]
+__all__ = [
+    "Ask",
+    "Contact",
+    "EtiquetteTask",
+    "IdempotencyRecord",
+    "Interaction",
+    "LoginFailure",
+    "RefreshToken",
+    "User",
+]

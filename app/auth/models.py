@@ -68,7 +68,7 @@ class UserRegister(SQLModel):
 
     email: Email
     password: Password
-    display_name: DisplayName | None = None  # type: ignore[valid-type]
+    display_name: DisplayName | None = None
     timezone: TimeZone = "UTC"
 
 
@@ -76,7 +76,7 @@ class UserUpdate(SQLModel):
     model_config = schema_config({"display_name": "Ada L.", "timezone": "Europe/Paris"}, input=True)
 
     email: Email | None = None
-    display_name: DisplayName | None = None  # type: ignore[valid-type]
+    display_name: DisplayName | None = None
     timezone: TimeZone | None = None
 
 
@@ -145,7 +145,7 @@ class LoginForm(SQLModel):
     """The OAuth2 password grant form (RFC 6749 §4.3)."""
 
     grant_type: Literal["password"] | None = None
-    username: Text(320, min_length=1) = Field(description="The account's email.")  # type: ignore[valid-type]
+    username: Text(320, min_length=1) = Field(description="The account's email.")
     password: str = Field(min_length=1, max_length=256)
     scope: str = Field(default="", max_length=1000)
 

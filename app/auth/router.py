@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Header, Request
+from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
 
 from app.auth import service
@@ -16,9 +16,8 @@ from app.auth.models import (
     UserRegister,
     UserUpdate,
 )
-from app.core.deps import Rt, Session, UserId, json_body
+from app.core.deps import Precondition, Rt, Session, UserId, json_body
 from app.core.errors import problem_responses
-from app.core.etags import IfMatch
 from app.core.http import json_response, record_response
 from app.core.routing import RapportRoute
 
@@ -116,7 +115,7 @@ async def update_me(
     body: UserUpdate,
     session: Session,
     user_id: UserId,
-    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+    if_match: Precondition,
 ) -> Response:
-    user = await service.update_me(session, user_id, body, IfMatch(if_match))
+    user = await service.update_me(session, user_id, body, if_match)
     return record_response(request, _public(user), user.version)

@@ -14,7 +14,7 @@ from app.auth.models import RefreshToken, TokenPair, User, UserRegister, UserUpd
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, TooManyRequests, Unauthorized
-from app.core.etags import IfMatch, etag_for
+from app.core.etags import IfMatch
 from app.core.patch import apply_merge_patch
 from app.core.security import (
     create_access_token,
@@ -137,7 +137,7 @@ async def update_me(
     user = await repo.get_user(session, user_id, lock=True)
     if user is None:
         raise NotFound("The account of this token no longer exists.")
-    if_match.check(etag_for(user.version))
+    if_match.check(user.version)
     changes = patch.model_dump(exclude_unset=True)
     new_email = changes.get("email")
     if (

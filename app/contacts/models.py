@@ -31,7 +31,7 @@ def _unique_kinds(kinds: list[AskKind]) -> list[AskKind]:
 
 
 Tag = Text(50, min_length=1)
-Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]  # type: ignore[valid-type]
+Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
 OpenTo = Annotated[list[AskKind], Field(max_length=len(AskKind)), AfterValidator(_unique_kinds)]
 CadenceDays = Annotated[int, Field(ge=1, le=3650)]
 
@@ -57,18 +57,18 @@ _EXAMPLE: dict[str, Any] = {
 class ContactFields(SQLModel):
     """The client-writable fields of a contact, with their limits."""
 
-    full_name: Text(200, min_length=1)  # type: ignore[valid-type]
-    email: Text(320) | None = None  # type: ignore[valid-type]
-    phone: Text(50) | None = None  # type: ignore[valid-type]
-    organization: Text(200) | None = None  # type: ignore[valid-type]
-    title: Text(200) | None = None  # type: ignore[valid-type]
-    field: Text(100) | None = Field(  # type: ignore[valid-type]
+    full_name: Text(200, min_length=1)
+    email: Text(320) | None = None
+    phone: Text(50) | None = None
+    organization: Text(200) | None = None
+    title: Text(200) | None = None
+    field: Text(100) | None = Field(
         default=None, description='Occupational field ("learn the jargon").'
     )
     circle: Circle = Circle.other
-    how_met: Text(500) | None = None  # type: ignore[valid-type]
+    how_met: Text(500) | None = None
     tags: Tags = Field(default_factory=list)
-    notes: Text(10_000) | None = None  # type: ignore[valid-type]
+    notes: Text(10_000) | None = None
     role: Role | None = None
     open_to: OpenTo = Field(
         default_factory=list,
@@ -114,16 +114,16 @@ class ContactUpdate(SQLModel):
 
     model_config = schema_config({"title": "CTO", "tags": ["compilers"], "notes": None}, input=True)
 
-    full_name: Text(200, min_length=1) | None = None  # type: ignore[valid-type]
-    email: Text(320) | None = None  # type: ignore[valid-type]
-    phone: Text(50) | None = None  # type: ignore[valid-type]
-    organization: Text(200) | None = None  # type: ignore[valid-type]
-    title: Text(200) | None = None  # type: ignore[valid-type]
-    field: Text(100) | None = None  # type: ignore[valid-type]
+    full_name: Text(200, min_length=1) | None = None
+    email: Text(320) | None = None
+    phone: Text(50) | None = None
+    organization: Text(200) | None = None
+    title: Text(200) | None = None
+    field: Text(100) | None = None
     circle: Circle | None = None
-    how_met: Text(500) | None = None  # type: ignore[valid-type]
+    how_met: Text(500) | None = None
     tags: Tags | None = None
-    notes: Text(10_000) | None = None  # type: ignore[valid-type]
+    notes: Text(10_000) | None = None
     role: Role | None = None
     open_to: OpenTo | None = None
     cadence_days: CadenceDays | None = None

@@ -5,26 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from app.contacts import service
 from app.contacts.models import Contact, ContactCreate, ContactPublic, ContactUpdate
-from app.core.deps import Rt, Session, UserId, json_body
+from app.core.deps import DEFAULT_PAGE, Cursor, Limit, Precondition, Rt, Session, UserId, json_body
 from app.core.errors import problem_responses
-from app.core.etags import IfMatch
 from app.core.http import json_response, record_response
-from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from app.core.pagination import Page
 from app.core.routing import RapportRoute
 from app.core.types import Text, UTCDatetime
 from app.core.vocabulary import Circle
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], route_class=RapportRoute)
-
-IfMatchHeader = Annotated[
-    str | None,
-    Header(alias="If-Match", description="Apply only if the record's ETag still matches."),
-]
 
 
 def _public(contact: Contact) -> ContactPublic:
@@ -43,14 +37,14 @@ async def list_contacts(
     session: Session,
     user_id: UserId,
     rt: Rt,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    limit: Limit = DEFAULT_PAGE,
+    cursor: Cursor = None,
     q: Annotated[
-        Text(200) | None,  # type: ignore[valid-type]
+        Text(200) | None,
         Query(description="Matches name, organization, email or a tag (case-insensitive)."),
     ] = None,
     circle: Circle | None = None,
-    tag: Annotated[Text(50) | None, Query(description="Contacts carrying this tag.")] = None,  # type: ignore[valid-type]
+    tag: Annotated[Text(50) | None, Query(description="Contacts carrying this tag.")] = None,
     updated_since: Annotated[
         UTCDatetime | None, Query(description="Only contacts changed at or after this time.")
     ] = None,
@@ -121,9 +115,9 @@ async def update_contact(
     body: ContactUpdate,
     session: Session,
     user_id: UserId,
-    if_match: IfMatchHeader = None,
+    if_match: Precondition,
 ) -> Response:
-    contact = await service.update(session, user_id, contact_id, body, IfMatch(if_match))
+    contact = await service.update(session, user_id, contact_id, body, if_match)
     return record_response(request, _public(contact), contact.version)
 
 
@@ -136,7 +130,7 @@ async def update_contact(
     responses=problem_responses(401, 404, 412, 422),
 )
 async def delete_contact(
-    contact_id: uuid.UUID, session: Session, user_id: UserId, if_match: IfMatchHeader = None
+    contact_id: uuid.UUID, session: Session, user_id: UserId, if_match: Precondition
 ) -> Response:
-    await service.delete(session, user_id, contact_id, IfMatch(if_match))
+    await service.delete(session, user_id, contact_id, if_match)
     return Response(status_code=204)

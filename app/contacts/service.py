@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.asks.repository import AskRepository
 from app.contacts.models import (
     CONTACT_DEFAULTS,
     CONTACT_REQUIRED,
@@ -15,10 +17,13 @@ from app.contacts.models import (
     ContactUpdate,
 )
 from app.contacts.repository import ContactRepository
-from app.core.errors import NotFound
-from app.core.etags import IfMatch, etag_for
+from app.core.db import utcnow
+from app.core.errors import NotFound, Unprocessable
+from app.core.etags import IfMatch
 from app.core.pagination import CursorCodec
 from app.core.patch import apply_merge_patch
+from app.etiquette.repository import TaskRepository
+from app.interactions.repository import InteractionRepository
 
 
 def _missing() -> NotFound:
@@ -68,7 +73,7 @@ async def update(
     contact = await repo.get(contact_id, lock=True)
     if contact is None:
         raise _missing()
-    if_match.check(etag_for(contact.version))
+    if_match.check(contact.version)
     changes = patch.model_dump(exclude_unset=True)
     if apply_merge_patch(contact, changes, required=CONTACT_REQUIRED, defaults=CONTACT_DEFAULTS):
         repo.touch(contact)
@@ -83,6 +88,29 @@ async def delete(
     contact = await repo.get(contact_id, lock=True)
     if contact is None:
         raise _missing()
-    if_match.check(etag_for(contact.version))
-    repo.tombstone(contact)
+    if_match.check(contact.version)
+    now = utcnow()
+    repo.tombstone(contact, now)
+    # Everything about the contact goes with it, in this same transaction.
+    for dependent in (InteractionRepository, AskRepository, TaskRepository):
+        await dependent(session, owner_id).tombstone_where(
+            col(dependent.model.contact_id) == contact_id, now=now
+        )
     await session.flush()
+
+
+async def require(session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID) -> Contact:
+    """The caller's live contact, for records that reference one (422 naming the field)."""
+    contact = await ContactRepository(session, owner_id).get(contact_id)
+    if contact is None:
+        raise Unprocessable(
+            "`contact_id` does not name one of your contacts.",
+            errors=[
+                {
+                    "field": "body.contact_id",
+                    "message": "No contact with this id.",
+                    "code": "unknown_contact",
+                }
+            ],
+        )
+    return contact

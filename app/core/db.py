@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, event, exists, func, literal_column, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -162,3 +162,14 @@ class Database:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+def insert_ignoring_conflicts(table: Any, dialect: str, *conflict_columns: str) -> Any:
+    """INSERT … ON CONFLICT (columns) DO NOTHING, on either database.
+
+    For "at most one, ever" rules: a concurrent writer that loses the race inserts nothing,
+    instead of the check-then-insert race creating two.
+    """
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict_columns)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict_columns)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.errors import Unauthorized, UnsupportedMediaType
+from app.core.etags import IfMatch
+from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.runtime import Runtime, get_runtime
 from app.core.security import decode_access_token
 
@@ -60,3 +62,20 @@ def json_body(request: Request) -> None:
 Session = Annotated[AsyncSession, Depends(get_session)]
 UserId = Annotated[uuid.UUID, Depends(current_user_id)]
 Rt = Annotated[Runtime, Depends(get_runtime)]
+
+
+def _if_match(
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", description="Apply only if the record's ETag still matches."),
+    ] = None,
+) -> IfMatch:
+    return IfMatch(if_match)
+
+
+Precondition = Annotated[IfMatch, Depends(_if_match)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
+Cursor = Annotated[
+    str | None, Query(max_length=1024, description="`next_cursor` of the previous page.")
+]
+DEFAULT_PAGE = DEFAULT_LIMIT

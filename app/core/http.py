@@ -30,9 +30,14 @@ def record_response(
     *,
     status_code: int = 200,
     location: str | None = None,
+    computed: str | None = None,
 ) -> Response:
-    """A single record, with its ETag; 304 when the client's `If-None-Match` is current."""
-    etag = etag_for(version)
+    """A single record, with its ETag; 304 when the client's `If-None-Match` is current.
+
+    `computed` names the parts of the representation derived from other records, so that the
+    ETag changes when they do.
+    """
+    etag = etag_for(version, computed)
     if request.method == "GET" and if_none_match_hits(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag})
     headers = {"ETag": etag}

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -45,6 +45,12 @@ class OwnedRepository(Generic[M]):
         result: M | None = (await self.session.exec(stmt)).first()
         return result
 
+    async def get_many(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, M]:
+        if not ids:
+            return {}
+        stmt = self._live().where(col(self.model.id).in_(ids))
+        return {record.id: record for record in (await self.session.exec(stmt)).all()}
+
     def add(self, record: M) -> M:
         record.owner_id = self.owner_id
         record.created_at = record.updated_at = utcnow()
@@ -55,6 +61,15 @@ class OwnedRepository(Generic[M]):
         record.updated_at = now or utcnow()
         record.version += 1
         self.session.add(record)
+
+    async def tombstone_where(self, *conditions: ColumnElement[bool], now: datetime) -> None:
+        """Tombstone every live record matching `conditions`, in one statement."""
+        m = self.model
+        await self.session.exec(
+            update(m)
+            .where(col(m.owner_id) == self.owner_id, col(m.deleted_at).is_(None), *conditions)
+            .values(deleted_at=now, updated_at=now, version=col(m.version) + 1)
+        )
 
     def tombstone(self, record: M, now: datetime | None = None) -> None:
         now = now or utcnow()

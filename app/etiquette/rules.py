@@ -1,0 +1,171 @@
+"""Etiquette rules 1–4, applied when an interaction or ask is written (PRODUCT.md "Rules").
+
+1. A completed interaction in person, by video or phone, or a meeting, informational interview
+   or event → thank-you note, due 48 h after it.
+2. An outgoing ask becomes fulfilled → thank-you note, due 48 h after `resolved_at`.
+3. A planned meeting whose time I proposed → confirm the time ("meet at the convenience of
+   your contact"), due 72 h before it, or now if that is sooner.
+4. A planned meeting without an objective → set one, due 24 h before it, or now.
+
+Each rule makes at most one task per (rule, record), ever: `rule_key` is unique per owner and
+the insert ignores conflicts. While the task is pending it follows its record (a rescheduled
+meeting moves its due date); when its cause no longer holds the rule dismisses it, and may
+reopen it if the cause returns. A task the user closed is never touched again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.asks.models import Ask, AskStatus, Direction
+from app.core.db import insert_ignoring_conflicts, utcnow
+from app.etiquette.models import EtiquetteTask, TaskKind, TaskSource, TaskStatus
+from app.interactions.models import Channel, Interaction, InteractionKind, InteractionStatus
+
+# Plain strings: records loaded from the database hold str, not the enums.
+THANKED_CHANNELS = {c.value for c in (Channel.in_person, Channel.video, Channel.phone)}
+THANKED_KINDS = {
+    k.value
+    for k in (
+        InteractionKind.meeting,
+        InteractionKind.informational_interview,
+        InteractionKind.event,
+    )
+}
+TASKS_TABLE = EtiquetteTask.__table__  # type: ignore[attr-defined]
+MEETING_KINDS = {InteractionKind.meeting.value, InteractionKind.informational_interview.value}
+
+
+@dataclass(frozen=True)
+class Want:
+    kind: TaskKind
+    title: str
+    due: datetime
+    # Rules 3 and 4: a due date already past becomes "now" rather than a date in the past.
+    not_before_now: bool = False
+
+    def due_at(self, now: datetime, current: datetime | None) -> datetime:
+        if not self.not_before_now or self.due >= now:
+            return self.due
+        # Already due: keep a pending task's date instead of pushing it forward on every write.
+        return current if current is not None and current <= now else now
+
+
+def interaction_wants(interaction: Interaction | None, name: str) -> dict[str, Want | None]:
+    """What rules 1, 3 and 4 want for this interaction (None: deleted)."""
+    wants: dict[str, Want | None] = {"rule1": None, "rule3": None, "rule4": None}
+    if interaction is None:
+        return wants
+    at = interaction.occurred_at
+    status, kind = interaction.status, interaction.kind
+    if status == InteractionStatus.completed and (
+        interaction.channel in THANKED_CHANNELS or kind in THANKED_KINDS
+    ):
+        wants["rule1"] = Want(
+            TaskKind.thank_you_note, f"Write a thank-you note to {name}", at + timedelta(hours=48)
+        )
+    if status == InteractionStatus.planned and kind in MEETING_KINDS:
+        if interaction.time_proposed_by == "me":
+            wants["rule3"] = Want(
+                TaskKind.confirm_meeting_time,
+                f"Check the meeting time suits {name}",
+                at - timedelta(hours=72),
+                not_before_now=True,
+            )
+        if not interaction.objective:
+            wants["rule4"] = Want(
+                TaskKind.set_objective,
+                f"Set an objective for your meeting with {name}",
+                at - timedelta(hours=24),
+                not_before_now=True,
+            )
+    return wants
+
+
+def ask_wants(ask: Ask | None, name: str) -> dict[str, Want | None]:
+    """What rule 2 wants for this ask (None: deleted)."""
+    if (
+        ask is None
+        or ask.direction != Direction.outgoing
+        or ask.status != AskStatus.fulfilled
+        or ask.resolved_at is None
+    ):
+        return {"rule2": None}
+    return {
+        "rule2": Want(
+            TaskKind.thank_you_note,
+            f"Thank {name} for their help",
+            ask.resolved_at + timedelta(hours=48),
+        )
+    }
+
+
+async def apply(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    wants: dict[str, Want | None],
+    *,
+    interaction_id: uuid.UUID | None = None,
+    ask_id: uuid.UUID | None = None,
+) -> None:
+    """Make the tasks of one record match what its rules want."""
+    ref = interaction_id or ask_id
+    keys = {rule: f"{rule}:{ref}" for rule in wants}
+    now = utcnow()
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    stmt = select(EtiquetteTask).where(
+        col(EtiquetteTask.owner_id) == owner_id,
+        col(EtiquetteTask.rule_key).in_(keys.values()),
+    )
+    existing = {t.rule_key: t for t in (await session.exec(stmt.with_for_update())).all()}
+
+    for rule, want in wants.items():
+        task = existing.get(keys[rule])
+        if task is not None and task.deleted_at is not None:
+            continue  # deleted by the user: gone for good
+        if want is None:
+            if task is not None and task.status == TaskStatus.pending:
+                _close_by_rule(task, now)
+                session.add(task)
+            continue
+        if task is None:
+            await session.exec(
+                insert_ignoring_conflicts(TASKS_TABLE, dialect, "owner_id", "rule_key")
+                .values(
+                    id=uuid.uuid4(), owner_id=owner_id, contact_id=contact_id,
+                    created_at=now, updated_at=now, version=1,
+                    kind=want.kind.value, title=want.title, due_at=want.due_at(now, None),
+                    status=TaskStatus.pending.value, source=TaskSource.rule.value,
+                    rule_key=keys[rule], interaction_id=interaction_id, ask_id=ask_id,
+                )
+            )  # fmt: skip
+        elif task.status == TaskStatus.pending:
+            due = want.due_at(now, task.due_at)
+            if task.due_at != due:
+                task.due_at = due
+                _touch(task, now)
+                session.add(task)
+        elif task.status == TaskStatus.dismissed and task.closed_by == "rule":
+            # The cause is back (a cancelled meeting planned again): the same task returns.
+            task.status = TaskStatus.pending.value
+            task.closed_by = None
+            task.due_at = want.due_at(now, None)
+            _touch(task, now)
+            session.add(task)
+
+
+def _touch(task: EtiquetteTask, now: datetime) -> None:
+    task.updated_at = now
+    task.version += 1
+
+
+def _close_by_rule(task: EtiquetteTask, now: datetime) -> None:
+    task.status = TaskStatus.dismissed.value
+    task.closed_by = "rule"
+    _touch(task, now)
