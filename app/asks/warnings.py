@@ -12,7 +12,6 @@ from app.contacts.repository import ContactRepository
 from app.core.db import utcnow
 from app.core.vocabulary import AskKind
 
-
 # How a kind reads in a sentence: "comfortable helping with a referral".
 _KIND_PHRASES = {
     AskKind.information.value: "information",
