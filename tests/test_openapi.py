@@ -52,3 +52,12 @@ def test_every_operation_declares_problem_errors_and_posts_take_idempotency_key(
             if method == "post":
                 names = [p["name"] for p in op.get("parameters", [])]
                 assert "Idempotency-Key" in names, path
+
+
+def test_patch_operations_document_merge_patch_bodies() -> None:
+    spec = document()
+    patches = [item["patch"] for item in spec["paths"].values() if "patch" in item]
+    assert len(patches) >= 5
+    for op in patches:
+        content = op["requestBody"]["content"]
+        assert content["application/merge-patch+json"] == content["application/json"]

@@ -35,8 +35,9 @@ async def _respond(
     request: Request, session: AsyncSession, user_id: uuid.UUID, ask: Ask, **kwargs: object
 ) -> Response:
     (public,) = await _publics(session, user_id, [ask])
-    codes = ",".join(w.code for w in public.etiquette_warnings)
-    return record_response(request, public, ask.version, computed=codes, **kwargs)  # type: ignore[arg-type]
+    # Messages as well as codes: a message names the contact, so renaming one changes it.
+    computed = "\n".join(f"{w.code}:{w.message}" for w in public.etiquette_warnings)
+    return record_response(request, public, ask.version, computed=computed, **kwargs)  # type: ignore[arg-type]
 
 
 @router.get(

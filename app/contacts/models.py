@@ -131,14 +131,9 @@ class ContactUpdate(SQLModel):
     snoozed_until: UTCDatetime | None = None
 
 
-# What null resets to, for fields that have a default rather than being nullable.
-CONTACT_DEFAULTS: dict[str, Callable[[], Any]] = {
-    "circle": lambda: Circle.other.value,
-    "tags": list,
-    "open_to": list,
-    "track_follow_ups": lambda: True,
-}
-CONTACT_REQUIRED = {"full_name"}
+# null empties a list; fields that always hold a value refuse null (422).
+CONTACT_DEFAULTS: dict[str, Callable[[], Any]] = {"tags": list, "open_to": list}
+CONTACT_REQUIRED = {"full_name", "circle", "track_follow_ups"}
 
 
 class ContactPublic(ContactFields, RecordPublic):

@@ -23,6 +23,7 @@ T = TypeVar("T")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_CURSOR_LENGTH = 2048
 
 
 class Page(BaseModel, Generic[T]):
@@ -58,6 +59,8 @@ class CursorCodec:
         return f"{_b64(payload)}.{self._sign(payload)}"
 
     def decode(self, cursor: str) -> dict[str, Any]:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise BadRequest("The cursor is malformed or was not issued by this server.")
         try:
             body, signature = cursor.split(".", 1)
             payload = _unb64(body)

@@ -57,6 +57,14 @@ class RapportRoute(APIRoute):
                 Depends(_idempotency_key_header),
             ]
         super().__init__(path, endpoint, **kwargs)
+        if "PATCH" in (self.methods or ()) and self.body_field is not None:
+            # PATCH bodies are JSON merge patches: document both media types clients may send.
+            model = self.body_field.field_info.annotation
+            schema = {"$ref": f"#/components/schemas/{getattr(model, '__name__', 'object')}"}
+            extra = {
+                "requestBody": {"content": {"application/merge-patch+json": {"schema": schema}}}
+            }
+            self.openapi_extra = {**(self.openapi_extra or {}), **extra}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

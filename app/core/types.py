@@ -29,9 +29,15 @@ def _rfc3339_only(value: object) -> object:
 
 
 def _to_utc(value: datetime) -> datetime:
+    # Convert first, then check: the limit applies to the UTC time that is stored and served
+    # (1900-01-01T00:30+01:00 is 1899 in UTC), and an offset may push a time past year 9999.
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range once converted to UTC") from None
     if value.year < 1900:
         raise ValueError("year must be 1900 or later")
-    return value.astimezone(UTC)
+    return value
 
 
 def _format_utc(value: datetime) -> str:

@@ -77,10 +77,8 @@ async def test_tampered_cursor_is_400(client, alice):
     body, signature = cursor.split(".")
     payload = base64.urlsafe_b64decode(body + "==").replace(b'"t":"', b'"t":"1')
     forged = base64.urlsafe_b64encode(payload).rstrip(b"=").decode() + "." + signature
-    for bad in [forged, cursor[:-2] + "xx", "garbage", "a.b.c", ""]:
+    for bad in [forged, cursor[:-2] + "xx", "garbage", "a.b.c", "", "x" * 5000]:
         r = await client.get("/v1/contacts", params={"cursor": bad, "limit": 1}, headers=alice)
-        if bad == "":
-            continue
         assert_problem(r, 400)
 
 

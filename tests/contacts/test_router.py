@@ -285,7 +285,7 @@ async def test_merge_patch_absent_unchanged_null_clears(client, alice):
     url = f"/v1/contacts/{contact['id']}"
     r = await client.patch(
         url,
-        json={"notes": None, "tags": None, "open_to": None, "cadence_days": None, "circle": None},
+        json={"notes": None, "tags": None, "open_to": None, "cadence_days": None},
         headers=alice,
     )
     assert r.status_code == 200
@@ -293,7 +293,7 @@ async def test_merge_patch_absent_unchanged_null_clears(client, alice):
     assert patched["title"] == "Engineer"  # absent: unchanged
     assert patched["notes"] is None and patched["cadence_days"] is None
     assert patched["tags"] == [] and patched["open_to"] == []
-    assert patched["circle"] == "other"
+    assert patched["circle"] == "friend"
     assert patched["version"] == 2
     assert patched["updated_at"] >= contact["updated_at"]
     assert patched["created_at"] == contact["created_at"]
@@ -309,11 +309,13 @@ async def test_merge_patch_content_type_is_accepted(client, alice):
     assert r.status_code == 200 and r.json()["title"] == "CTO"
 
 
-async def test_patch_null_on_required_field_is_422(client, alice):
+@pytest.mark.parametrize("field", ["full_name", "circle", "track_follow_ups"])
+async def test_patch_null_on_a_field_that_always_holds_a_value_is_422(client, alice, field):
     contact = await create(client, alice)
-    r = await client.patch(f"/v1/contacts/{contact['id']}", json={"full_name": None}, headers=alice)
+    r = await client.patch(f"/v1/contacts/{contact['id']}", json={field: None}, headers=alice)
     problem = assert_problem(r, 422)
-    assert problem["errors"][0]["field"] == "body.full_name"
+    assert problem["errors"][0]["field"] == f"body.{field}"
+    assert (await client.get(f"/v1/contacts/{contact['id']}", headers=alice)).json() == contact
 
 
 @pytest.mark.parametrize(
