@@ -91,12 +91,10 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     application: FastAPI = request.getfixturevalue("app")
     db = application.state.runtime.db
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    # DELETE, not TRUNCATE: on tables this small it is several times faster on PostgreSQL.
     async with db.writer.begin() as conn:
-        if db.dialect == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-        else:
-            for name in tables:
-                await conn.execute(text(f"DELETE FROM {name}"))
+        for name in tables:
+            await conn.execute(text(f"DELETE FROM {name}"))
 
 
 @pytest.fixture

@@ -28,6 +28,11 @@ def _rfc3339_only(value: object) -> object:
     return value
 
 
+# A career network lives within a lifetime or two. The bounds keep every date the rules derive
+# (a due date 48 h later, a follow-up years later) representable, and refuse absurd input.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
 def _to_utc(value: datetime) -> datetime:
     # Convert first, then check: the limit applies to the UTC time that is stored and served
     # (1900-01-01T00:30+01:00 is 1899 in UTC), and an offset may push a time past year 9999.
@@ -35,8 +40,8 @@ def _to_utc(value: datetime) -> datetime:
         value = value.astimezone(UTC)
     except OverflowError:
         raise ValueError("the time is out of range once converted to UTC") from None
-    if value.year < 1900:
-        raise ValueError("year must be 1900 or later")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValueError(f"year must be between {MIN_YEAR} and {MAX_YEAR}")
     return value
 
 
