@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,15 +19,15 @@ from app.asks.models import (
 from app.asks.repository import AskRepository
 from app.contacts import service as contacts
 from app.core.db import utcnow
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict
 from app.core.etags import IfMatch
 from app.core.pagination import CursorCodec
-from app.core.patch import apply_merge_patch
+from app.core.records import Records
 from app.etiquette import rules
 
 
-def _missing() -> NotFound:
-    return NotFound("No ask with this id.")
+def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[Ask]:
+    return Records(AskRepository(session, owner_id), "No ask with this id.")
 
 
 async def _apply_rules(
@@ -39,8 +40,7 @@ async def _apply_rules(
 
 async def create(session: AsyncSession, owner_id: uuid.UUID, data: AskCreate) -> Ask:
     await contacts.require(session, owner_id, data.contact_id)
-    repo = AskRepository(session, owner_id)
-    ask = repo.add(Ask(**data.model_dump(), owner_id=owner_id))
+    ask = AskRepository(session, owner_id).add(Ask(**data.model_dump()))
     if data.status in RESOLVED:
         ask.resolved_at = ask.created_at
     await session.flush()
@@ -49,10 +49,7 @@ async def create(session: AsyncSession, owner_id: uuid.UUID, data: AskCreate) ->
 
 
 async def get(session: AsyncSession, owner_id: uuid.UUID, ask_id: uuid.UUID) -> Ask:
-    ask = await AskRepository(session, owner_id).get(ask_id)
-    if ask is None:
-        raise _missing()
-    return ask
+    return await _records(session, owner_id).get(ask_id)
 
 
 async def list_page(
@@ -62,17 +59,9 @@ async def list_page(
     *,
     limit: int,
     cursor: str | None,
-    contact_id: uuid.UUID | None,
-    direction: str | None,
-    status: str | None,
-    kind: str | None,
+    **filters: Any,
 ) -> tuple[list[Ask], str | None]:
-    repo = AskRepository(session, owner_id)
-    conditions = repo.conditions(
-        contact_id=contact_id, direction=direction, status=status, kind=kind
-    )
-    filters = {"contact_id": contact_id, "direction": direction, "status": status, "kind": kind}
-    return await repo.page(conditions, filters=filters, cursor=cursor, limit=limit, codec=codec)
+    return await _records(session, owner_id).list(filters, cursor=cursor, limit=limit, codec=codec)
 
 
 def _check_move(current: AskStatus, new: AskStatus) -> None:
@@ -85,29 +74,25 @@ def _check_move(current: AskStatus, new: AskStatus) -> None:
 
 
 async def update(
-    session: AsyncSession, owner_id: uuid.UUID, ask_id: uuid.UUID, patch: AskUpdate,
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    ask_id: uuid.UUID,
+    patch: AskUpdate,
     if_match: IfMatch,
-) -> Ask:  # fmt: skip
-    repo = AskRepository(session, owner_id)
-    ask = await repo.get(ask_id, lock=True)
-    if ask is None:
-        raise _missing()
-    if_match.check(ask.version)
+) -> Ask:
+    records = _records(session, owner_id)
+    ask = await records.for_write(ask_id, if_match)
     changes = patch.model_dump(exclude_unset=True)
     before = AskStatus(ask.status)
     if changes.get("status") is not None:
         _check_move(before, AskStatus(changes["status"]))
-    if not apply_merge_patch(ask, changes, required=ASK_REQUIRED):
-        return ask
-    after = AskStatus(ask.status)
     now = utcnow()
+    after = AskStatus(changes.get("status") or before)
     if after in RESOLVED and before not in RESOLVED:
-        ask.resolved_at = now
+        changes["resolved_at"] = now
     elif after not in RESOLVED:
-        ask.resolved_at = None
-    repo.touch(ask, now)
-    await session.flush()
-    if after != before:
+        changes["resolved_at"] = None
+    if await records.merge(ask, changes, required=ASK_REQUIRED, now=now) and after != before:
         await _apply_rules(session, owner_id, ask)
     return ask
 
@@ -115,11 +100,5 @@ async def update(
 async def delete(
     session: AsyncSession, owner_id: uuid.UUID, ask_id: uuid.UUID, if_match: IfMatch
 ) -> None:
-    repo = AskRepository(session, owner_id)
-    ask = await repo.get(ask_id, lock=True)
-    if ask is None:
-        raise _missing()
-    if_match.check(ask.version)
-    repo.tombstone(ask)
-    await session.flush()
+    ask = await _records(session, owner_id).delete(ask_id, if_match)
     await _apply_rules(session, owner_id, ask, deleted=True)

@@ -1,9 +1,10 @@
-"""Contact rules: create, read, merge-patch under If-Match, tombstone on delete."""
+"""Contact rules: create, read, merge-patch under If-Match, tombstone with everything about
+the contact on delete."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import Any
 
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,31 +18,26 @@ from app.contacts.models import (
     ContactUpdate,
 )
 from app.contacts.repository import ContactRepository
-from app.core.db import utcnow
-from app.core.errors import NotFound, Unprocessable
+from app.core.errors import Unprocessable
 from app.core.etags import IfMatch
 from app.core.pagination import CursorCodec
-from app.core.patch import apply_merge_patch
+from app.core.records import Records
 from app.etiquette.repository import TaskRepository
 from app.interactions.repository import InteractionRepository
 
 
-def _missing() -> NotFound:
-    return NotFound("No contact with this id.")
+def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[Contact]:
+    return Records(ContactRepository(session, owner_id), "No contact with this id.")
 
 
 async def create(session: AsyncSession, owner_id: uuid.UUID, data: ContactCreate) -> Contact:
-    repo = ContactRepository(session, owner_id)
-    contact = repo.add(Contact(**data.model_dump(), owner_id=owner_id))
+    contact = ContactRepository(session, owner_id).add(Contact(**data.model_dump()))
     await session.flush()
     return contact
 
 
 async def get(session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID) -> Contact:
-    contact = await ContactRepository(session, owner_id).get(contact_id)
-    if contact is None:
-        raise _missing()
-    return contact
+    return await _records(session, owner_id).get(contact_id)
 
 
 async def list_page(
@@ -51,15 +47,9 @@ async def list_page(
     *,
     limit: int,
     cursor: str | None,
-    q: str | None,
-    circle: str | None,
-    tag: str | None,
-    updated_since: datetime | None,
+    **filters: Any,
 ) -> tuple[list[Contact], str | None]:
-    repo = ContactRepository(session, owner_id)
-    conditions = repo.conditions(q=q, circle=circle, tag=tag, updated_since=updated_since)
-    filters = {"q": q, "circle": circle, "tag": tag, "updated_since": updated_since}
-    return await repo.page(conditions, filters=filters, cursor=cursor, limit=limit, codec=codec)
+    return await _records(session, owner_id).list(filters, cursor=cursor, limit=limit, codec=codec)
 
 
 async def update(
@@ -69,34 +59,26 @@ async def update(
     patch: ContactUpdate,
     if_match: IfMatch,
 ) -> Contact:
-    repo = ContactRepository(session, owner_id)
-    contact = await repo.get(contact_id, lock=True)
-    if contact is None:
-        raise _missing()
-    if_match.check(contact.version)
-    changes = patch.model_dump(exclude_unset=True)
-    if apply_merge_patch(contact, changes, required=CONTACT_REQUIRED, defaults=CONTACT_DEFAULTS):
-        repo.touch(contact)
-        await session.flush()
+    records = _records(session, owner_id)
+    contact = await records.for_write(contact_id, if_match)
+    await records.merge(
+        contact,
+        patch.model_dump(exclude_unset=True),
+        required=CONTACT_REQUIRED,
+        defaults=CONTACT_DEFAULTS,
+    )
     return contact
 
 
 async def delete(
     session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID, if_match: IfMatch
 ) -> None:
-    repo = ContactRepository(session, owner_id)
-    contact = await repo.get(contact_id, lock=True)
-    if contact is None:
-        raise _missing()
-    if_match.check(contact.version)
-    now = utcnow()
-    repo.tombstone(contact, now)
+    contact = await _records(session, owner_id).delete(contact_id, if_match)
     # Everything about the contact goes with it, in this same transaction.
     for dependent in (InteractionRepository, AskRepository, TaskRepository):
         await dependent(session, owner_id).tombstone_where(
-            col(dependent.model.contact_id) == contact_id, now=now
+            col(dependent.model.contact_id) == contact_id, now=contact.updated_at
         )
-    await session.flush()
 
 
 async def require(session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID) -> Contact:

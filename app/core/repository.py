@@ -7,6 +7,7 @@ missing one. Repositories build queries and flush; they never commit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -25,6 +26,8 @@ M = TypeVar("M", bound=OwnedRecord)
 
 class OwnedRepository(Generic[M]):
     model: type[M]
+    # The WHERE terms for a list's filters (keyword arguments); each resource defines its own.
+    conditions: Callable[..., list[ColumnElement[bool]]]
 
     def __init__(self, session: AsyncSession, owner_id: uuid.UUID) -> None:
         self.session = session

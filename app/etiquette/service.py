@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.contacts import service as contacts
 from app.core.db import utcnow
-from app.core.errors import NotFound
 from app.core.etags import IfMatch
 from app.core.pagination import CursorCodec
-from app.core.patch import apply_merge_patch
+from app.core.records import Records
 from app.etiquette.models import (
     TASK_REQUIRED,
     EtiquetteTask,
@@ -24,25 +23,21 @@ from app.etiquette.models import (
 from app.etiquette.repository import TaskRepository
 
 
-def _missing() -> NotFound:
-    return NotFound("No etiquette task with this id.")
+def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[EtiquetteTask]:
+    return Records(TaskRepository(session, owner_id), "No etiquette task with this id.")
 
 
 async def create(session: AsyncSession, owner_id: uuid.UUID, data: TaskCreate) -> EtiquetteTask:
     await contacts.require(session, owner_id, data.contact_id)
-    repo = TaskRepository(session, owner_id)
-    task = repo.add(
-        EtiquetteTask(**data.model_dump(), owner_id=owner_id, source=TaskSource.manual.value)
+    task = TaskRepository(session, owner_id).add(
+        EtiquetteTask(**data.model_dump(), source=TaskSource.manual.value)
     )
     await session.flush()
     return task
 
 
 async def get(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> EtiquetteTask:
-    task = await TaskRepository(session, owner_id).get(task_id)
-    if task is None:
-        raise _missing()
-    return task
+    return await _records(session, owner_id).get(task_id)
 
 
 async def list_page(
@@ -52,48 +47,31 @@ async def list_page(
     *,
     limit: int,
     cursor: str | None,
-    contact_id: uuid.UUID | None,
-    status: str | None,
-    kind: str | None,
-    due_before: datetime | None,
+    **filters: Any,
 ) -> tuple[list[EtiquetteTask], str | None]:
-    repo = TaskRepository(session, owner_id)
-    conditions = repo.conditions(
-        contact_id=contact_id, status=status, kind=kind, due_before=due_before
-    )
-    filters = {"contact_id": contact_id, "status": status, "kind": kind, "due_before": due_before}
-    return await repo.page(conditions, filters=filters, cursor=cursor, limit=limit, codec=codec)
+    return await _records(session, owner_id).list(filters, cursor=cursor, limit=limit, codec=codec)
 
 
 async def update(
-    session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID, patch: TaskUpdate,
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    task_id: uuid.UUID,
+    patch: TaskUpdate,
     if_match: IfMatch,
-) -> EtiquetteTask:  # fmt: skip
-    repo = TaskRepository(session, owner_id)
-    task = await repo.get(task_id, lock=True)
-    if task is None:
-        raise _missing()
-    if_match.check(task.version)
-    before = task.status
-    if not apply_merge_patch(task, patch.model_dump(exclude_unset=True), required=TASK_REQUIRED):
-        return task
-    now = utcnow()
-    if task.status != before:
+) -> EtiquetteTask:
+    records = _records(session, owner_id)
+    task = await records.for_write(task_id, if_match)
+    changes = patch.model_dump(exclude_unset=True)
+    new_status = changes.get("status")
+    if new_status is not None and new_status != task.status:
         # Closed by the user: the rules never reopen or re-create it.
-        task.closed_by = None if task.status == TaskStatus.pending else "user"
-        task.completed_at = now if task.status == TaskStatus.done else None
-    repo.touch(task, now)
-    await session.flush()
+        changes["closed_by"] = None if new_status == TaskStatus.pending else "user"
+        changes["completed_at"] = utcnow() if new_status == TaskStatus.done else None
+    await records.merge(task, changes, required=TASK_REQUIRED)
     return task
 
 
 async def delete(
     session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID, if_match: IfMatch
 ) -> None:
-    repo = TaskRepository(session, owner_id)
-    task = await repo.get(task_id, lock=True)
-    if task is None:
-        raise _missing()
-    if_match.check(task.version)
-    repo.tombstone(task)
-    await session.flush()
+    await _records(session, owner_id).delete(task_id, if_match)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.contacts import service as contacts
-from app.core.errors import NotFound
 from app.core.etags import IfMatch
 from app.core.pagination import CursorCodec
-from app.core.patch import apply_merge_patch
+from app.core.records import Records
 from app.etiquette import rules
 from app.interactions.models import (
     INTERACTION_REQUIRED,
@@ -22,8 +21,8 @@ from app.interactions.models import (
 from app.interactions.repository import InteractionRepository
 
 
-def _missing() -> NotFound:
-    return NotFound("No interaction with this id.")
+def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[Interaction]:
+    return Records(InteractionRepository(session, owner_id), "No interaction with this id.")
 
 
 async def _apply_rules(
@@ -40,18 +39,14 @@ async def create(
     session: AsyncSession, owner_id: uuid.UUID, data: InteractionCreate
 ) -> Interaction:
     await contacts.require(session, owner_id, data.contact_id)
-    repo = InteractionRepository(session, owner_id)
-    interaction = repo.add(Interaction(**data.model_dump(), owner_id=owner_id))
+    interaction = InteractionRepository(session, owner_id).add(Interaction(**data.model_dump()))
     await session.flush()
     await _apply_rules(session, owner_id, interaction)
     return interaction
 
 
 async def get(session: AsyncSession, owner_id: uuid.UUID, interaction_id: uuid.UUID) -> Interaction:
-    interaction = await InteractionRepository(session, owner_id).get(interaction_id)
-    if interaction is None:
-        raise _missing()
-    return interaction
+    return await _records(session, owner_id).get(interaction_id)
 
 
 async def list_page(
@@ -61,28 +56,9 @@ async def list_page(
     *,
     limit: int,
     cursor: str | None,
-    contact_id: uuid.UUID | None,
-    channel: str | None,
-    status: str | None,
-    occurred_after: datetime | None,
-    occurred_before: datetime | None,
+    **filters: Any,
 ) -> tuple[list[Interaction], str | None]:
-    repo = InteractionRepository(session, owner_id)
-    filters = {
-        "contact_id": contact_id,
-        "channel": channel,
-        "status": status,
-        "occurred_after": occurred_after,
-        "occurred_before": occurred_before,
-    }
-    conditions = repo.conditions(
-        contact_id=contact_id,
-        channel=channel,
-        status=status,
-        occurred_after=occurred_after,
-        occurred_before=occurred_before,
-    )
-    return await repo.page(conditions, filters=filters, cursor=cursor, limit=limit, codec=codec)
+    return await _records(session, owner_id).list(filters, cursor=cursor, limit=limit, codec=codec)
 
 
 async def update(
@@ -92,15 +68,10 @@ async def update(
     patch: InteractionUpdate,
     if_match: IfMatch,
 ) -> Interaction:
-    repo = InteractionRepository(session, owner_id)
-    interaction = await repo.get(interaction_id, lock=True)
-    if interaction is None:
-        raise _missing()
-    if_match.check(interaction.version)
+    records = _records(session, owner_id)
+    interaction = await records.for_write(interaction_id, if_match)
     changes = patch.model_dump(exclude_unset=True)
-    if apply_merge_patch(interaction, changes, required=INTERACTION_REQUIRED):
-        repo.touch(interaction)
-        await session.flush()
+    if await records.merge(interaction, changes, required=INTERACTION_REQUIRED):
         await _apply_rules(session, owner_id, interaction)
     return interaction
 
@@ -108,11 +79,5 @@ async def update(
 async def delete(
     session: AsyncSession, owner_id: uuid.UUID, interaction_id: uuid.UUID, if_match: IfMatch
 ) -> None:
-    repo = InteractionRepository(session, owner_id)
-    interaction = await repo.get(interaction_id, lock=True)
-    if interaction is None:
-        raise _missing()
-    if_match.check(interaction.version)
-    repo.tombstone(interaction)
-    await session.flush()
+    interaction = await _records(session, owner_id).delete(interaction_id, if_match)
     await _apply_rules(session, owner_id, interaction, deleted=True)
