@@ -113,8 +113,13 @@ async def apply(
     *,
     interaction_id: uuid.UUID | None = None,
     ask_id: uuid.UUID | None = None,
+    before: dict[str, Want | None] | None = None,
 ) -> None:
-    """Make the tasks of one record match what its rules want."""
+    """Make the tasks of one record match what its rules want.
+
+    `before`: what the rules wanted before this write. A pending task moves only when its
+    wanted due date did, so an unrelated edit keeps a due date the user chose.
+    """
     ref = interaction_id or ask_id
     keys = {rule: f"{rule}:{ref}" for rule in wants}
     now = utcnow()
@@ -146,6 +151,9 @@ async def apply(
                 )
             )  # fmt: skip
         elif task.status == TaskStatus.pending:
+            was = (before or {}).get(rule)
+            if was is not None and was.due == want.due:
+                continue
             due = want.due_at(now, task.due_at)
             if task.due_at != due:
                 task.due_at = due

@@ -67,6 +67,10 @@ async def update(
         # Closed by the user: the rules never reopen or re-create it.
         changes["closed_by"] = None if new_status == TaskStatus.pending else "user"
         changes["completed_at"] = utcnow() if new_status == TaskStatus.done else None
+    elif new_status == TaskStatus.dismissed:
+        # The user dismisses a task the rule had already dismissed: now the user closed it,
+        # so the rule never reopens it either.
+        changes["closed_by"] = "user"
     await records.merge(task, changes, required=TASK_REQUIRED)
     return task
 

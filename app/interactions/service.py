@@ -26,12 +26,22 @@ def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[Interaction]
 
 
 async def _apply_rules(
-    session: AsyncSession, owner_id: uuid.UUID, interaction: Interaction, *, deleted: bool = False
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    interaction: Interaction,
+    *,
+    deleted: bool = False,
+    before: dict[str, rules.Want | None] | None = None,
 ) -> None:
     contact = await contacts.get(session, owner_id, interaction.contact_id)
     wants = rules.interaction_wants(None if deleted else interaction, contact.full_name)
     await rules.apply(
-        session, owner_id, interaction.contact_id, wants, interaction_id=interaction.id
+        session,
+        owner_id,
+        interaction.contact_id,
+        wants,
+        interaction_id=interaction.id,
+        before=before,
     )
 
 
@@ -70,9 +80,10 @@ async def update(
 ) -> Interaction:
     records = _records(session, owner_id)
     interaction = await records.for_write(interaction_id, if_match)
+    before = rules.interaction_wants(interaction, "")  # only the due dates matter here
     changes = patch.model_dump(exclude_unset=True)
     if await records.merge(interaction, changes, required=INTERACTION_REQUIRED):
-        await _apply_rules(session, owner_id, interaction)
+        await _apply_rules(session, owner_id, interaction, before=before)
     return interaction
 
 
