@@ -72,6 +72,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Said when the server starts, not on import (tools import the app too).
+        if settings.secret_key is None:
+            log.warning(
+                "RAPPORT_SECRET_KEY is not set: using a random key for this process; "
+                "tokens will not survive a restart. Set it for any real deployment."
+            )
         yield
         await runtime.db.dispose()
 

@@ -52,3 +52,11 @@ def test_settings_come_from_rapport_environment_variables(monkeypatch):
     assert settings.dialect == "postgresql"
     assert settings.async_database_url.startswith("postgresql+asyncpg://")
     assert settings.login_max_failures_per_account == 5
+
+
+async def test_a_missing_secret_is_warned_about_when_the_server_starts(caplog):
+    app = create_app(Settings(database_url="sqlite:///:memory:"))
+    with caplog.at_level("WARNING", logger="rapport"):
+        async with app.router.lifespan_context(app):
+            pass
+    assert "RAPPORT_SECRET_KEY is not set" in caplog.text

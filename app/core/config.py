@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from functools import cached_property
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-log = logging.getLogger("rapport")
 
 DEFAULT_DATABASE_URL = "sqlite:///./rapport.db"
 # Values that must never sign tokens in production (placeholders people paste from docs).
@@ -82,10 +79,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def signing_key(self) -> str:
+        """RAPPORT_SECRET_KEY, or a random key for this process (the app warns at start)."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        log.warning(
-            "RAPPORT_SECRET_KEY is not set: using a random key for this process; "
-            "tokens will not survive a restart. Set it for any real deployment."
-        )
         return secrets.token_urlsafe(48)
