@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import base64
+from functools import partial
 
 import pytest
 
+from tests import lists
 from tests.contacts.test_router import assert_problem, create
 
-
-async def walk(client, headers, **params) -> list[dict]:
-    """Every page of the list, following next_cursor."""
-    items: list[dict] = []
-    cursor = None
-    for _ in range(1000):
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        r = await client.get("/v1/contacts", params=query, headers=headers)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("pagination did not end")
+walk = partial(lists.walk, url="/v1/contacts")
 
 
 async def test_pages_cover_every_contact_once_and_last_cursor_is_null(client, alice):

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 import httpx
 import pytest
 
+from tests import lists
 from tests.contacts.test_router import assert_problem, create
 from tests.interactions.test_router import create_interaction
 
 URL = "/v1/etiquette-tasks"
+walk = partial(lists.walk, url=URL)
+listed_ids = partial(lists.listed_ids, url=URL)
 
 
 async def create_task(
@@ -31,13 +35,6 @@ async def create_task(
     r = await client.post(URL, json=body, headers=headers)
     assert r.status_code == 201, r.text
     return r.json()
-
-
-async def listed_ids(client: httpx.AsyncClient, headers: dict[str, str], **params: object) -> list:
-    """Ids on one page of the list (callers keep the data set under the page size)."""
-    r = await client.get(URL, params={"limit": 200, **params}, headers=headers)
-    assert r.status_code == 200, r.text
-    return [t["id"] for t in r.json()["items"]]
 
 
 def fields_named(problem: dict) -> list[str]:
@@ -579,22 +576,6 @@ async def test_invalid_filter_is_422_naming_it(client, alice, params, field):
 
 
 # --- pagination ---
-
-
-async def walk(client: httpx.AsyncClient, headers: dict[str, str], **params: object) -> list:
-    items: list[dict] = []
-    cursor = None
-    for _ in range(100):
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        r = await client.get(URL, params=query, headers=headers)
-        assert r.status_code == 200, r.text
-        page = r.json()
-        assert len(page["items"]) <= params.get("limit", 50)
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("pagination did not end")
 
 
 async def test_pages_cover_every_task_once_and_last_cursor_is_null(client, alice):
