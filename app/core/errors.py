@@ -90,10 +90,6 @@ class Unauthorized(ProblemError):
         self.headers.setdefault("WWW-Authenticate", "Bearer")
 
 
-class Forbidden(ProblemError):
-    status, slug, default_detail = 403, "forbidden", "Not allowed."
-
-
 class NotFound(ProblemError):
     status, slug, default_detail = 404, "not-found", "No such resource."
 
@@ -102,20 +98,12 @@ class Conflict(ProblemError):
     status, slug, default_detail = 409, "conflict", "The request conflicts with current state."
 
 
-class Gone(ProblemError):
-    status, slug, default_detail = 410, "gone", "This resource is no longer available."
-
-
 class PreconditionFailed(ProblemError):
     status, slug, default_detail = (
         412,
         "precondition-failed",
         "If-Match does not match the current ETag: fetch the record again and retry.",
     )
-
-
-class PayloadTooLarge(ProblemError):
-    status, slug, default_detail = 413, "content-too-large", "The request body is too large."
 
 
 class UnsupportedMediaType(ProblemError):
@@ -132,10 +120,6 @@ class TooManyRequests(ProblemError):
     def __init__(self, detail: str | None = None, *, retry_after: int, **kw: Any) -> None:
         super().__init__(detail, **kw)
         self.headers["Retry-After"] = str(max(1, retry_after))
-
-
-class ServiceUnavailable(ProblemError):
-    status, slug, default_detail = 503, "unavailable", "The service is temporarily unavailable."
 
 
 _SLUGS = {

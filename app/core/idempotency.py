@@ -14,7 +14,6 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -166,12 +165,6 @@ class IdempotencyStore:
             await session.exec(
                 delete(IdempotencyRecord).where(col(IdempotencyRecord.id) == reservation.record_id)
             )
-
-    async def purge_expired(self, session: AsyncSession) -> Any:
-        cutoff = utcnow() - self.ttl
-        return await session.exec(
-            delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff)
-        )
 
 
 def _replay(record: IdempotencyRecord, body: bytes) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -62,7 +61,3 @@ def new_refresh_token() -> str:
 def token_digest(token: str) -> str:
     """Refresh tokens are stored only as this digest: a database leak does not leak sessions."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

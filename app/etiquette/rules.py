@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.asks.models import Ask, AskStatus, Direction
 from app.core.db import insert_ignoring_conflicts, utcnow
 from app.etiquette.models import EtiquetteTask, TaskKind, TaskSource, TaskStatus
+from app.etiquette.repository import TaskRepository
 from app.interactions.models import Channel, Interaction, InteractionKind, InteractionStatus
 
 # Plain strings: records loaded from the database hold str, not the enums.
@@ -123,7 +124,7 @@ async def apply(
     ref = interaction_id or ask_id
     keys = {rule: f"{rule}:{ref}" for rule in wants}
     now = utcnow()
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    tasks = TaskRepository(session, owner_id)
     stmt = select(EtiquetteTask).where(
         col(EtiquetteTask.owner_id) == owner_id,
         col(EtiquetteTask.rule_key).in_(keys.values()),
@@ -136,12 +137,13 @@ async def apply(
             continue  # deleted by the user: gone for good
         if want is None:
             if task is not None and task.status == TaskStatus.pending:
-                _close_by_rule(task, now)
-                session.add(task)
+                task.status = TaskStatus.dismissed.value
+                task.closed_by = "rule"
+                tasks.touch(task, now)
             continue
         if task is None:
             await session.exec(
-                insert_ignoring_conflicts(TASKS_TABLE, dialect, "owner_id", "rule_key")
+                insert_ignoring_conflicts(TASKS_TABLE, tasks.dialect, "owner_id", "rule_key")
                 .values(
                     id=uuid.uuid4(), owner_id=owner_id, contact_id=contact_id,
                     created_at=now, updated_at=now, version=1,
@@ -157,23 +159,10 @@ async def apply(
             due = want.due_at(now, task.due_at)
             if task.due_at != due:
                 task.due_at = due
-                _touch(task, now)
-                session.add(task)
+                tasks.touch(task, now)
         elif task.status == TaskStatus.dismissed and task.closed_by == "rule":
             # The cause is back (a cancelled meeting planned again): the same task returns.
             task.status = TaskStatus.pending.value
             task.closed_by = None
             task.due_at = want.due_at(now, None)
-            _touch(task, now)
-            session.add(task)
-
-
-def _touch(task: EtiquetteTask, now: datetime) -> None:
-    task.updated_at = now
-    task.version += 1
-
-
-def _close_by_rule(task: EtiquetteTask, now: datetime) -> None:
-    task.status = TaskStatus.dismissed.value
-    task.closed_by = "rule"
-    _touch(task, now)
+            tasks.touch(task, now)

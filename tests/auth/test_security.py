@@ -9,7 +9,6 @@ import jwt
 import pytest
 
 from app.core.security import (
-    constant_time_equals,
     create_access_token,
     decode_access_token,
     hash_password,
@@ -148,10 +147,3 @@ def test_token_digest_is_a_stable_sha256_hex_that_hides_the_token():
     assert len(digest) == 64 and int(digest, 16) >= 0
     assert token not in digest
     assert token_digest(token + "x") != digest
-
-
-def test_constant_time_equals_compares_exactly():
-    assert constant_time_equals("s3cret", "s3cret")
-    assert not constant_time_equals("s3cret", "s3creT")
-    assert not constant_time_equals("s3cret", "s3cret ")
-    assert not constant_time_equals("", "x")
