@@ -21,6 +21,7 @@ from app.core.middleware import BodyLimitMiddleware
 from app.core.runtime import Runtime
 from app.etiquette.router import router as etiquette_router
 from app.interactions.router import router as interactions_router
+from app.scheduler.router import router as scheduler_router
 
 log = logging.getLogger("rapport")
 
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(interactions_router)
     app.include_router(asks_router)
     app.include_router(etiquette_router)
+    app.include_router(scheduler_router)
     return app
 
 

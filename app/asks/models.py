@@ -77,6 +77,9 @@ class Ask(OwnedRecord, table=True):
     __table_args__ = (
         Index("ix_asks_owner_created", "owner_id", "created_at", "id"),
         Index("ix_asks_contact_status", "contact_id", "status"),
+        # Reciprocity (fulfilled, by resolved_at), promises and nudges (by status, direction).
+        Index("ix_asks_owner_status_resolved", "owner_id", "status", "resolved_at"),
+        Index("ix_asks_owner_status_direction", "owner_id", "status", "direction", "created_at"),
     )
 
     contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")

@@ -1,12 +1,12 @@
 """Reciprocity ("expect to give as much as you get"): weights, half-life decay, stance.
 
-Plain functions over plain values, shared by the ask warnings and the reciprocity endpoints.
+The sums are computed in the database (`app/asks/repository.py`); this module holds the
+contract's constants and turns two sums into a score and a stance.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from app.core.vocabulary import AskKind
 
@@ -23,15 +23,6 @@ KIND_WEIGHTS: dict[str, float] = {
 }
 HALF_LIFE_DAYS = 365
 STANCE_THRESHOLD = 0.2
-
-
-def weight(kind: str, effort: int | None) -> float:
-    return float(effort) if effort is not None else KIND_WEIGHTS[kind]
-
-
-def decayed(kind: str, effort: int | None, resolved_at: datetime, as_of: datetime) -> float:
-    age_days = (as_of - resolved_at).total_seconds() / 86400
-    return weight(kind, effort) * 0.5 ** (age_days / HALF_LIFE_DAYS)
 
 
 @dataclass(frozen=True)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Select, and_, case, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from app.asks.models import Ask, AskStatus, Direction
-from app.asks.reciprocity import Balance, decayed
+from app.asks.reciprocity import HALF_LIFE_DAYS, KIND_WEIGHTS, STANCE_THRESHOLD, Balance
 from app.core.repository import OwnedRepository
+from app.core.sql import at, days_between, power
 
 
 class AskRepository(OwnedRepository[Ask]):
@@ -54,28 +58,54 @@ class AskRepository(OwnedRepository[Ask]):
     async def balances(
         self, contact_ids: set[uuid.UUID], as_of: datetime
     ) -> dict[uuid.UUID, Balance]:
-        """Reciprocity with each of a few contacts, from their fulfilled asks."""
-        # SQLAlchemy's select: SQLModel's is typed for at most four columns.
-        stmt = sa_select(
-            col(Ask.contact_id),
-            col(Ask.direction),
-            col(Ask.kind),
-            col(Ask.effort),
-            col(Ask.resolved_at),
-        ).where(
-            col(Ask.owner_id) == self.owner_id,
-            col(Ask.deleted_at).is_(None),
-            col(Ask.contact_id).in_(contact_ids),
-            col(Ask.status) == AskStatus.fulfilled.value,
-            col(Ask.resolved_at) <= as_of,
-        )
-        given: dict[uuid.UUID, float] = defaultdict(float)
-        received: dict[uuid.UUID, float] = defaultdict(float)
+        """Reciprocity with each of a few contacts, as of `as_of`."""
+        stmt = balances(self.dialect, lambda owner: owner == self.owner_id, as_of, contact_ids)
         rows = (await self.session.exec(stmt)).all()  # type: ignore[call-overload]
-        for contact_id, direction, kind, effort, resolved_at in rows:
-            amount = decayed(kind, effort, resolved_at, as_of)
-            if direction == Direction.incoming.value:
-                given[contact_id] += amount
-            else:
-                received[contact_id] += amount
-        return {c: Balance(given[c], received[c]) for c in contact_ids}
+        found = {row.contact_id: Balance(row.given, row.received) for row in rows}
+        return {c: found.get(c, Balance(0.0, 0.0)) for c in contact_ids}
+
+
+# A condition on an owner_id column: `owner_id == me`, or `owner_id IN (batch)`, so that the
+# same SQL serves one user and a batch of users.
+Owners = Callable[[Any], ColumnElement[bool]]
+
+
+def decayed_weight(dialect: str, as_of: datetime) -> ColumnElement[float]:
+    """An ask's weight (its effort, else its kind's) × 0.5 ** (age in days / 365)."""
+    by_kind = case(KIND_WEIGHTS, value=col(Ask.kind), else_=1)
+    weight = func.coalesce(col(Ask.effort), by_kind)
+    age = days_between(at(as_of, "as_of"), col(Ask.resolved_at), dialect)
+    decayed: Any = weight * power(0.5, age / HALF_LIFE_DAYS, dialect)
+    return decayed
+
+
+def balances(
+    dialect: str, owners: Owners, as_of: datetime, contact_ids: set[uuid.UUID] | None = None
+) -> Select[Any]:
+    """(owner_id, contact_id, given, received) of each contact with a fulfilled ask ≤ as_of:
+    one GROUP BY in the database, whatever the number of asks."""
+    amount = decayed_weight(dialect, as_of)
+    incoming = col(Ask.direction) == Direction.incoming.value
+    stmt: Any = (
+        sa_select(
+            col(Ask.owner_id).label("owner_id"),
+            col(Ask.contact_id).label("contact_id"),
+            func.sum(case((incoming, amount), else_=0.0)).label("given"),
+            func.sum(case((incoming, 0.0), else_=amount)).label("received"),
+        )
+        .where(
+            owners(col(Ask.owner_id)),
+            col(Ask.deleted_at).is_(None),
+            col(Ask.status) == AskStatus.fulfilled.value,
+            col(Ask.resolved_at) <= at(as_of, "as_of"),
+        )
+        .group_by(col(Ask.owner_id), col(Ask.contact_id))
+    )
+    if contact_ids is not None:
+        stmt = stmt.where(col(Ask.contact_id).in_(contact_ids))
+    return stmt
+
+
+def taking(given: Any, received: Any) -> ColumnElement[bool]:
+    """Stance `taking`, as SQL: (given − received) / (given + received) < −0.2."""
+    return and_(received > 0, (given - received) < -STANCE_THRESHOLD * (given + received))

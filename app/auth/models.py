@@ -44,6 +44,7 @@ DisplayName = Text(100)
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
+    __table_args__ = (Index("ix_users_scheduled_at", "scheduled_at"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: str = Field(max_length=320, unique=True)
@@ -53,6 +54,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     version: int = Field(default=1, nullable=False)
+    # The `as_of` of the last scheduler pass over this user (all-users runs claim by it).
+    scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class UserRegister(SQLModel):

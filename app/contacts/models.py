@@ -86,6 +86,9 @@ class Contact(OwnedRecord, table=True):
     __table_args__ = (
         Index("ix_contacts_owner_created", "owner_id", "created_at", "id"),
         Index("ix_contacts_owner_updated", "owner_id", "updated_at"),
+        # Follow-ups as of now are a range scan on the maintained due date.
+        Index("ix_contacts_owner_follow_up_due", "owner_id", "follow_up_due_at"),
+        Index("ix_contacts_owner_last_contacted", "owner_id", "last_contacted_at"),
     )
 
     full_name: str = Field(sa_type=String(200))
@@ -103,6 +106,10 @@ class Contact(OwnedRecord, table=True):
     cadence_days: int | None = None
     track_follow_ups: bool = Field(default=True)
     snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Server-maintained, never shown (app/contacts/follow_up.py): the latest `occurred_at` of
+    # the contact's completed interactions, and `(that or created_at) + cadence`.
+    last_contacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    follow_up_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ContactCreate(ContactFields):

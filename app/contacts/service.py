@@ -10,6 +10,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.asks.repository import AskRepository
+from app.contacts import follow_up
 from app.contacts.models import (
     CONTACT_DEFAULTS,
     CONTACT_REQUIRED,
@@ -30,14 +31,21 @@ def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[Contact]:
     return Records(ContactRepository(session, owner_id), "No contact with this id.")
 
 
+# Changing one of these moves the contact's follow-up due date or whether it is tracked.
+_FOLLOW_UP_FIELDS = {"cadence_days", "circle", "track_follow_ups", "snoozed_until"}
+
+
 async def create(session: AsyncSession, owner_id: uuid.UUID, data: ContactCreate) -> Contact:
     contact = ContactRepository(session, owner_id).add(Contact(**data.model_dump()))
+    contact.follow_up_due_at = follow_up.due_at(contact)
     await session.flush()
     return contact
 
 
-async def get(session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID) -> Contact:
-    return await _records(session, owner_id).get(contact_id)
+async def get(
+    session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID, *, lock: bool = False
+) -> Contact:
+    return await _records(session, owner_id).get(contact_id, lock=lock)
 
 
 async def list_page(
@@ -61,12 +69,12 @@ async def update(
 ) -> Contact:
     records = _records(session, owner_id)
     contact = await records.for_write(contact_id, if_match)
-    await records.merge(
-        contact,
-        patch.model_dump(exclude_unset=True),
-        required=CONTACT_REQUIRED,
-        defaults=CONTACT_DEFAULTS,
+    changes = patch.model_dump(exclude_unset=True)
+    changed = await records.merge(
+        contact, changes, required=CONTACT_REQUIRED, defaults=CONTACT_DEFAULTS
     )
+    if changed and _FOLLOW_UP_FIELDS & changes.keys():
+        await follow_up.refresh(session, contact, recount=False)
     return contact
 
 

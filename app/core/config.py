@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     db_statement_timeout_ms: int = Field(15_000, ge=0)
     sqlite_busy_timeout_ms: int = Field(15_000, ge=0)
 
+    # All-users scheduler runs: users per transaction, and how recently another runner must
+    # have handled a user for this one to leave it alone.
+    scheduler_batch_size: int = Field(100, ge=1, le=10_000)
+    scheduler_min_interval_seconds: int = Field(300, ge=0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -141,6 +142,10 @@ class Database:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            try:
+                cursor.execute("SELECT pow(2, 2)")
+            except Exception:  # SQLite built without its math functions: reciprocity needs pow
+                dbapi_conn.create_function("pow", 2, math.pow, deterministic=True)
             cursor.close()
 
         begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"

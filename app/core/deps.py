@@ -15,7 +15,7 @@ from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.runtime import Runtime, get_runtime
 from app.core.security import decode_access_token
 
-_bearer = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+bearer_token = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
 
 def get_session(request: Request) -> AsyncSession:
@@ -25,7 +25,7 @@ def get_session(request: Request) -> AsyncSession:
 
 
 def current_user_id(
-    token: Annotated[str | None, Depends(_bearer)],
+    token: Annotated[str | None, Depends(bearer_token)],
     runtime: Annotated[Runtime, Depends(get_runtime)],
 ) -> uuid.UUID:
     if not token:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
@@ -35,7 +35,12 @@ class TaskSource(StrEnum):
     manual = "manual"
 
 
-Title = Text(200, min_length=1)
+MAX_TITLE = 200
+Title = Text(MAX_TITLE, min_length=1)
+
+PENDING_OFFER_HELP = text(
+    "kind = 'offer_help' AND source = 'rule' AND status = 'pending' AND deleted_at IS NULL"
+)
 
 _EXAMPLE: dict[str, Any] = {
     "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
@@ -52,15 +57,25 @@ class EtiquetteTask(OwnedRecord, table=True):
         UniqueConstraint("owner_id", "rule_key"),
         Index("ix_etiquette_tasks_owner_created", "owner_id", "created_at", "id"),
         Index("ix_etiquette_tasks_owner_status_due", "owner_id", "status", "due_at"),
+        # Rule 6: at most one pending offer_help task per contact, whatever the runners do.
+        Index(
+            "uq_etiquette_tasks_pending_offer_help",
+            "contact_id",
+            unique=True,
+            postgresql_where=PENDING_OFFER_HELP,
+            sqlite_where=PENDING_OFFER_HELP,
+        ),
     )
 
     contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE", index=True)
     kind: str = Field(sa_type=String(32))
-    title: str = Field(sa_type=String(200))
+    title: str = Field(sa_type=String(MAX_TITLE))
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     status: str = Field(default=TaskStatus.pending.value, sa_type=String(16))
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_by: str | None = Field(default=None, sa_type=String(8))
+    # When it last left `pending` (rule 6 waits 30 days after the user closes one).
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     source: str = Field(sa_type=String(8))
     rule_key: str | None = Field(default=None, sa_type=String(80))
     interaction_id: uuid.UUID | None = Field(

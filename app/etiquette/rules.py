@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.asks.models import Ask, AskStatus, Direction
 from app.core.db import insert_ignoring_conflicts, utcnow
-from app.etiquette.models import EtiquetteTask, TaskKind, TaskSource, TaskStatus
+from app.etiquette.models import MAX_TITLE, EtiquetteTask, TaskKind, TaskSource, TaskStatus
 from app.etiquette.repository import TaskRepository
 from app.interactions.models import Channel, Interaction, InteractionKind, InteractionStatus
 
@@ -139,6 +139,7 @@ async def apply(
             if task is not None and task.status == TaskStatus.pending:
                 task.status = TaskStatus.dismissed.value
                 task.closed_by = "rule"
+                task.closed_at = now
                 tasks.touch(task, now)
             continue
         if task is None:
@@ -147,7 +148,8 @@ async def apply(
                 .values(
                     id=uuid.uuid4(), owner_id=owner_id, contact_id=contact_id,
                     created_at=now, updated_at=now, version=1,
-                    kind=want.kind.value, title=want.title, due_at=want.due_at(now, None),
+                    kind=want.kind.value, title=want.title[:MAX_TITLE],
+                    due_at=want.due_at(now, None),
                     status=TaskStatus.pending.value, source=TaskSource.rule.value,
                     rule_key=keys[rule], interaction_id=interaction_id, ask_id=ask_id,
                 )
@@ -164,5 +166,6 @@ async def apply(
             # The cause is back (a cancelled meeting planned again): the same task returns.
             task.status = TaskStatus.pending.value
             task.closed_by = None
+            task.closed_at = None
             task.due_at = want.due_at(now, None)
             tasks.touch(task, now)

@@ -63,15 +63,19 @@ async def update(
     task = await records.for_write(task_id, if_match)
     changes = patch.model_dump(exclude_unset=True)
     new_status = changes.get("status")
+    now = utcnow()
     if new_status is not None and new_status != task.status:
         # Closed by the user: the rules never reopen or re-create it.
-        changes["closed_by"] = None if new_status == TaskStatus.pending else "user"
-        changes["completed_at"] = utcnow() if new_status == TaskStatus.done else None
-    elif new_status == TaskStatus.dismissed:
+        reopened = new_status == TaskStatus.pending
+        changes["closed_by"] = None if reopened else "user"
+        changes["closed_at"] = None if reopened else now
+        changes["completed_at"] = now if new_status == TaskStatus.done else None
+    elif new_status == TaskStatus.dismissed and task.closed_by != "user":
         # The user dismisses a task the rule had already dismissed: now the user closed it,
         # so the rule never reopens it either.
         changes["closed_by"] = "user"
-    await records.merge(task, changes, required=TASK_REQUIRED)
+        changes["closed_at"] = now
+    await records.merge(task, changes, required=TASK_REQUIRED, now=now)
     return task
 
 

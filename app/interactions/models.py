@@ -80,7 +80,8 @@ class Interaction(OwnedRecord, table=True):
     __tablename__ = "interactions"
     __table_args__ = (
         Index("ix_interactions_owner_created", "owner_id", "created_at", "id"),
-        Index("ix_interactions_contact_occurred", "contact_id", "occurred_at"),
+        # A contact's latest completed interaction before a time: one backward index probe.
+        Index("ix_interactions_contact_status_occurred", "contact_id", "status", "occurred_at"),
     )
 
     contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.contacts import follow_up
 from app.contacts import service as contacts
 from app.core.etags import IfMatch
 from app.core.pagination import CursorCodec
@@ -16,6 +17,7 @@ from app.interactions.models import (
     INTERACTION_REQUIRED,
     Interaction,
     InteractionCreate,
+    InteractionStatus,
     InteractionUpdate,
 )
 from app.interactions.repository import InteractionRepository
@@ -32,8 +34,15 @@ async def _apply_rules(
     *,
     deleted: bool = False,
     before: dict[str, rules.Want | None] | None = None,
+    was_completed: bool = False,
 ) -> None:
-    contact = await contacts.get(session, owner_id, interaction.contact_id)
+    completed = interaction.status == InteractionStatus.completed and not deleted
+    # Locked: the contact's last-contacted time is read and rewritten by concurrent writers.
+    contact = await contacts.get(
+        session, owner_id, interaction.contact_id, lock=completed or was_completed
+    )
+    if completed or was_completed:
+        await follow_up.refresh(session, contact, recount=True)
     wants = rules.interaction_wants(None if deleted else interaction, contact.full_name)
     await rules.apply(
         session,
@@ -81,9 +90,12 @@ async def update(
     records = _records(session, owner_id)
     interaction = await records.for_write(interaction_id, if_match)
     before = rules.interaction_wants(interaction, "")  # only the due dates matter here
+    was_completed = interaction.status == InteractionStatus.completed
     changes = patch.model_dump(exclude_unset=True)
     if await records.merge(interaction, changes, required=INTERACTION_REQUIRED):
-        await _apply_rules(session, owner_id, interaction, before=before)
+        await _apply_rules(
+            session, owner_id, interaction, before=before, was_completed=was_completed
+        )
     return interaction
 
 
@@ -91,4 +103,10 @@ async def delete(
     session: AsyncSession, owner_id: uuid.UUID, interaction_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     interaction = await _records(session, owner_id).delete(interaction_id, if_match)
-    await _apply_rules(session, owner_id, interaction, deleted=True)
+    await _apply_rules(
+        session,
+        owner_id,
+        interaction,
+        deleted=True,
+        was_completed=interaction.status == InteractionStatus.completed,
+    )

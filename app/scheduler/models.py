@@ -1,0 +1,143 @@
+"""What the follow-up, reciprocity and scheduler endpoints return."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+from sqlmodel import SQLModel
+
+from app.asks.reciprocity import Balance
+from app.core.models import schema_config
+from app.core.types import UTCDatetime
+
+
+class FollowUpType(StrEnum):
+    reconnect = "reconnect"
+    etiquette_task = "etiquette_task"
+    promise = "promise"
+    nudge = "nudge"
+
+
+class FollowUp(SQLModel):
+    model_config = schema_config(
+        {
+            "type": "reconnect",
+            "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
+            "contact_name": "Grace Hopper",
+            "due_at": "2026-11-01T10:00:00Z",
+            "days_overdue": 25,
+            "reference_id": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+        }
+    )
+
+    type: FollowUpType = Field(
+        description="`reconnect`: the contact's keep-in-touch cadence has passed; "
+        "`etiquette_task`: a pending task past its due date; `promise`: an incoming ask you "
+        "accepted, past its due date; `nudge`: an outgoing ask still open 14 days on."
+    )
+    contact_id: uuid.UUID
+    contact_name: str
+    due_at: UTCDatetime
+    days_overdue: int = Field(description="Whole days between `due_at` and `as_of`.")
+    reference_id: uuid.UUID | None = Field(
+        description="The task (`etiquette_task`; for `reconnect`, its pending reconnect task if "
+        "the scheduler made one) or the ask (`promise`, `nudge`)."
+    )
+
+
+class FollowUpPage(SQLModel):
+    as_of: UTCDatetime = Field(description="The moment the list is computed for.")
+    items: list[FollowUp] = Field(description="Most overdue first.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page (it keeps `as_of`); null on the last."
+    )
+
+
+class Stance(StrEnum):
+    none = "none"
+    giving = "giving"
+    taking = "taking"
+    balanced = "balanced"
+
+
+def _rounded(value: float) -> float:
+    # Sums of decayed weights: six decimals are plenty, and spare apps 0.30000000000000004.
+    return round(value, 6) + 0.0
+
+
+class BalancePublic(SQLModel):
+    given: float = Field(description="Help you gave (their asks you fulfilled), decayed.")
+    received: float = Field(description="Help you received (your asks they fulfilled), decayed.")
+    score: float = Field(ge=-1, le=1, description="(given − received) / (given + received).")
+    stance: Stance
+
+    @classmethod
+    def of(cls, balance: Balance) -> BalancePublic:
+        return cls(
+            given=_rounded(balance.given),
+            received=_rounded(balance.received),
+            score=_rounded(balance.score),
+            stance=Stance(balance.stance),
+        )
+
+
+class ContactReciprocity(BalancePublic):
+    model_config = schema_config(
+        {
+            "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
+            "given": 1.0,
+            "received": 4.5,
+            "score": -0.636364,
+            "stance": "taking",
+        }
+    )
+
+    contact_id: uuid.UUID
+
+
+class ReciprocityPage(SQLModel):
+    as_of: UTCDatetime
+    network: BalancePublic = Field(description="The sums over all your contacts.")
+    contacts: list[ContactReciprocity] = Field(
+        description="Contacts with at least one fulfilled ask, lowest score (most taking) "
+        "first. A contact left out has given = received = 0 and stance `none`."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page of contacts; null on the last."
+    )
+
+
+class RunRequest(SQLModel):
+    model_config = schema_config({"as_of": "2026-11-26T06:00:00Z"}, {}, input=True)
+
+    as_of: UTCDatetime | None = Field(
+        default=None, description="Run as of this moment; default now."
+    )
+
+
+class UserRun(SQLModel):
+    scope: Literal["user"] = "user"
+    as_of: UTCDatetime
+    tasks_created: int = Field(description="Reconnect and offer-help tasks this run created.")
+    follow_ups: FollowUpPage = Field(description="The first page of `GET /v1/follow-ups`.")
+    reciprocity: ReciprocityPage = Field(description="The first page of `GET /v1/reciprocity`.")
+
+
+class BatchRun(SQLModel):
+    users: int
+    tasks_created: int
+    follow_ups: int = Field(description="Follow-up items of these users as of the run.")
+    reciprocity: int = Field(description="Contacts of these users with stance `taking`.")
+
+
+class AllUsersRun(SQLModel):
+    scope: Literal["all"] = "all"
+    as_of: UTCDatetime
+    users: int = Field(description="Users this runner handled (overlapping runners split them).")
+    tasks_created: int
+    follow_ups: int
+    reciprocity: int
+    batches: list[BatchRun]

@@ -1,0 +1,435 @@
+"""Follow-ups, reciprocity, and the scheduler run that turns them into tasks (rules 5 and 6).
+
+Every answer is computed from the stored state as of a moment, so a run can be repeated,
+overlapped or skipped: the next one catches up. Tasks are written with INSERT … SELECT … ON
+CONFLICT DO NOTHING against unique keys, never check-then-insert, so concurrent runners create
+each task once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, String, and_, func, literal, null, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.asks.reciprocity import Balance
+from app.asks.repository import AskRepository, Owners, balances, taking
+from app.auth.models import User
+from app.contacts import service as contacts
+from app.contacts.follow_up import reconnect_key
+from app.contacts.models import Contact
+from app.core.db import Database, utcnow
+from app.core.errors import BadRequest
+from app.core.pagination import CursorCodec
+from app.core.sql import at, new_uuid, time_text, uuid_text
+from app.etiquette.models import (
+    MAX_TITLE,
+    EtiquetteTask,
+    TaskKind,
+    TaskSource,
+    TaskStatus,
+)
+from app.scheduler.models import (
+    AllUsersRun,
+    BalancePublic,
+    BatchRun,
+    ContactReciprocity,
+    FollowUp,
+    FollowUpPage,
+    FollowUpType,
+    ReciprocityPage,
+    UserRun,
+)
+from app.scheduler.queries import RANKS, follow_up_items, overdue_contacts
+
+OFFER_HELP_DUE = timedelta(days=7)
+# Rule 6 waits this long after the user closed (or deleted) the contact's last offer_help task.
+OFFER_HELP_QUIET = timedelta(days=30)
+_TYPES = {rank: FollowUpType(name) for name, rank in RANKS.items()}
+_BAD_CURSOR = "The cursor does not belong to this list; start again without one."
+
+
+async def _rows(session: AsyncSession, stmt: Any) -> list[Any]:
+    # SQLModel's exec is typed for its own select(); SQLAlchemy's rows work all the same.
+    return list((await session.exec(stmt)).all())
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def _one_owner(owner_id: uuid.UUID) -> Owners:
+    return lambda column: column == owner_id
+
+
+def _read_cursor(
+    codec: CursorCodec, cursor: str | None, purpose: str, as_of: datetime | None
+) -> tuple[datetime | None, dict[str, Any] | None]:
+    """The `as_of` a cursor was issued for (it wins over a default), and its position."""
+    if cursor is None:
+        return as_of, None
+    data = codec.decode(cursor)
+    try:
+        if data.get("p") != purpose:
+            raise ValueError(purpose)
+        pinned = datetime.fromisoformat(data["a"])
+    except (KeyError, TypeError, ValueError):
+        raise BadRequest(_BAD_CURSOR) from None
+    if as_of is not None and as_of != pinned:
+        raise BadRequest("This cursor was issued for another `as_of`; send the same one or none.")
+    return pinned, data
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-ups
+
+
+async def follow_ups_page(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    codec: CursorCodec,
+    *,
+    as_of: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> FollowUpPage:
+    as_of, position = _read_cursor(codec, cursor, "follow-ups", as_of)
+    as_of = as_of or utcnow()
+    items = follow_up_items(_dialect(session), _one_owner(owner_id), as_of)
+    stmt = select(items)
+    if position is not None:
+        try:
+            due = datetime.fromisoformat(position["d"])
+            rank, key = int(position["r"]), uuid.UUID(position["k"])
+        except (KeyError, TypeError, ValueError):
+            raise BadRequest(_BAD_CURSOR) from None
+        after = at(due, "after_due")
+        stmt = stmt.where(
+            or_(
+                items.c.due > after,
+                and_(
+                    items.c.due == after,
+                    or_(items.c.rank > rank, and_(items.c.rank == rank, items.c.key > key)),
+                ),
+            )
+        )
+    stmt = stmt.order_by(items.c.due, items.c.rank, items.c.key).limit(limit + 1)
+    rows = await _rows(session, stmt)
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = codec.encode(
+            {
+                "p": "follow-ups",
+                "a": as_of.isoformat(),
+                "d": last.due.isoformat(),
+                "r": last.rank,
+                "k": str(last.key),
+            }
+        )
+    tasks = await _reconnect_tasks(session, owner_id, rows)
+    day = timedelta(days=1)
+    return FollowUpPage(
+        as_of=as_of,
+        items=[
+            FollowUp(
+                type=_TYPES[row.rank],
+                contact_id=row.contact_id,
+                contact_name=row.contact_name,
+                due_at=row.due,
+                days_overdue=(as_of - row.due) // day,
+                reference_id=row.reference_id or tasks.get((row.contact_id, row.due)),
+            )
+            for row in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+async def _reconnect_tasks(
+    session: AsyncSession, owner_id: uuid.UUID, rows: list[Any]
+) -> dict[tuple[uuid.UUID, datetime], uuid.UUID]:
+    """The pending rule-5 task of each reconnect item on the page, if the scheduler made one."""
+    wanted = {
+        reconnect_key(row.contact_id, row.due): (row.contact_id, row.due)
+        for row in rows
+        if row.rank == RANKS["reconnect"]
+    }
+    if not wanted:
+        return {}
+    t = EtiquetteTask
+    stmt = select(col(t.rule_key), col(t.id)).where(
+        col(t.owner_id) == owner_id,
+        col(t.rule_key).in_(wanted),
+        col(t.status) == TaskStatus.pending.value,
+        col(t.deleted_at).is_(None),
+    )
+    found = await _rows(session, stmt)
+    return {wanted[key]: task_id for key, task_id in found}
+
+
+# ---------------------------------------------------------------------------------------------
+# Reciprocity
+
+
+async def reciprocity_page(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    codec: CursorCodec,
+    *,
+    as_of: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> ReciprocityPage:
+    as_of, position = _read_cursor(codec, cursor, "reciprocity", as_of)
+    as_of = as_of or utcnow()
+    stmt = balances(_dialect(session), _one_owner(owner_id), as_of)
+    rows = await _rows(session, stmt)
+    # One row per contact the user has exchanged help with: small next to the asks summed.
+    ranked = sorted(
+        ((Balance(r.given, r.received), str(r.contact_id)) for r in rows),
+        key=lambda pair: (pair[0].score, pair[1]),
+    )
+    network = Balance(sum(b.given for b, _ in ranked), sum(b.received for b, _ in ranked))
+    if position is not None:
+        try:
+            after = (float(position["s"]), str(uuid.UUID(position["k"])))
+        except (KeyError, TypeError, ValueError):
+            raise BadRequest(_BAD_CURSOR) from None
+        ranked = [pair for pair in ranked if (pair[0].score, pair[1]) > after]
+    page = ranked[:limit]
+    next_cursor = None
+    if len(ranked) > limit:
+        score, key = page[-1][0].score, page[-1][1]
+        next_cursor = codec.encode(
+            {"p": "reciprocity", "a": as_of.isoformat(), "s": score, "k": key}
+        )
+    return ReciprocityPage(
+        as_of=as_of,
+        network=BalancePublic.of(network),
+        contacts=[
+            ContactReciprocity(contact_id=uuid.UUID(key), **BalancePublic.of(b).model_dump())
+            for b, key in page
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+async def contact_reciprocity(
+    session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID, as_of: datetime | None
+) -> ContactReciprocity:
+    await contacts.get(session, owner_id, contact_id)  # 404 for a missing or foreign contact
+    found = await AskRepository(session, owner_id).balances({contact_id}, as_of or utcnow())
+    return ContactReciprocity(
+        contact_id=contact_id, **BalancePublic.of(found[contact_id]).model_dump()
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules 5 and 6
+
+
+def _insert(dialect: str) -> Any:
+    table = EtiquetteTask.__table__  # type: ignore[attr-defined]
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+_TASK_COLUMNS = [
+    "id", "owner_id", "contact_id", "created_at", "updated_at", "version",
+    "kind", "title", "due_at", "status", "source", "rule_key",
+]  # fmt: skip
+
+
+def _title(text: str, name: Any) -> Any:
+    return func.substr(literal(text, String) + name, 1, MAX_TITLE, type_=String)
+
+
+async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, now: datetime) -> int:
+    """Rules 5 and 6 for the users `owners` selects; returns the number of tasks created."""
+    dialect = _dialect(session)
+    t = EtiquetteTask
+
+    def stamps() -> tuple[Any, Any, Any]:
+        # created_at, updated_at, version: distinct objects, or a SELECT may fold them.
+        return at(now, "created_at"), at(now, "updated_at"), literal(1, Integer)
+
+    # Rule 5: one reconnect task per (contact, due date), keyed so that it is made once, ever.
+    overdue = overdue_contacts(dialect, owners, as_of).subquery()
+    key = (
+        literal("rule5:", String)
+        + uuid_text(overdue.c.contact_id, dialect)
+        + ":"
+        + time_text(overdue.c.due, dialect)
+    )
+    reconnect = (
+        select(
+            new_uuid(dialect),
+            overdue.c.owner_id,
+            overdue.c.contact_id,
+            *stamps(),
+            literal(TaskKind.reconnect.value, String),
+            _title("Reconnect with ", overdue.c.contact_name),
+            overdue.c.due,
+            literal(TaskStatus.pending.value, String),
+            literal(TaskSource.rule.value, String),
+            key,
+        )
+        # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT; the order keeps
+        # concurrent runners from locking the same keys in opposite orders.
+        .where(overdue.c.contact_id.is_not(None))
+        .order_by(overdue.c.owner_id, overdue.c.contact_id)
+    )
+    result = await session.exec(
+        _insert(dialect).from_select(_TASK_COLUMNS, reconnect).on_conflict_do_nothing()
+    )
+    created: int = result.rowcount  # type: ignore[attr-defined]
+
+    # A reconnect task the rule dismissed (the contact was snoozed) returns with its due date.
+    keys = select(key).where(overdue.c.contact_id.is_not(None))
+    await session.exec(
+        update(t)
+        .where(
+            owners(col(t.owner_id)),
+            col(t.kind) == TaskKind.reconnect.value,
+            col(t.source) == TaskSource.rule.value,
+            col(t.status) == TaskStatus.dismissed.value,
+            col(t.closed_by) == "rule",
+            col(t.deleted_at).is_(None),
+            col(t.rule_key).in_(keys),
+        )
+        .values(
+            status=TaskStatus.pending.value,
+            closed_by=None,
+            closed_at=None,
+            updated_at=now,
+            version=col(t.version) + 1,
+        )
+    )
+
+    # Rule 6: taking → offer help; at most one pending per contact (a partial unique index),
+    # and none within 30 days after the user closed the last one.
+    b = balances(dialect, owners, as_of).subquery()
+    c = Contact
+    quiet_since = at(as_of - OFFER_HELP_QUIET, "quiet_since")
+    recently_closed = (
+        select(col(t.id))
+        .where(
+            col(t.contact_id) == b.c.contact_id,
+            col(t.kind) == TaskKind.offer_help.value,
+            col(t.source) == TaskSource.rule.value,
+            or_(
+                and_(col(t.closed_by) == "user", col(t.closed_at) > quiet_since),
+                col(t.deleted_at) > quiet_since,
+            ),
+        )
+        .exists()
+    )
+    offer = (
+        select(
+            new_uuid(dialect),
+            b.c.owner_id,
+            b.c.contact_id,
+            *stamps(),
+            literal(TaskKind.offer_help.value, String),
+            _title("Offer your help to ", col(c.full_name)),
+            at(as_of + OFFER_HELP_DUE, "offer_due"),
+            literal(TaskStatus.pending.value, String),
+            literal(TaskSource.rule.value, String),
+            null(),
+        )
+        .join(c, col(c.id) == b.c.contact_id)
+        .where(col(c.deleted_at).is_(None), taking(b.c.given, b.c.received), ~recently_closed)
+        .order_by(b.c.owner_id, b.c.contact_id)
+    )
+    result = await session.exec(
+        _insert(dialect).from_select(_TASK_COLUMNS, offer).on_conflict_do_nothing()
+    )
+    created += result.rowcount  # type: ignore[attr-defined]
+    return created
+
+
+async def run_for_user(
+    session: AsyncSession, owner_id: uuid.UUID, codec: CursorCodec, as_of: datetime | None
+) -> UserRun:
+    now = utcnow()
+    as_of = as_of or now
+    created = await apply_rules(session, _one_owner(owner_id), as_of, now)
+    return UserRun(
+        as_of=as_of,
+        tasks_created=created,
+        follow_ups=await follow_ups_page(
+            session, owner_id, codec, as_of=as_of, limit=50, cursor=None
+        ),
+        reciprocity=await reciprocity_page(
+            session, owner_id, codec, as_of=as_of, limit=50, cursor=None
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# All users
+
+
+@dataclass(frozen=True)
+class AllUsersPolicy:
+    batch_size: int
+    # A user handled by any runner this recently before `as_of` is left alone, so that
+    # overlapping runners split the users instead of each doing all of them.
+    min_interval: timedelta
+
+
+async def run_for_all(db: Database, as_of: datetime | None, policy: AllUsersPolicy) -> AllUsersRun:
+    """Claim users a batch at a time (SKIP LOCKED on PostgreSQL), apply the rules, record the
+    run on each user, commit; repeat until no user is left to claim."""
+    now = utcnow()
+    as_of = as_of or now
+    claim_before = at(as_of - policy.min_interval, "claim_before")
+    batches: list[BatchRun] = []
+    while True:
+        async with db.write_sessions() as session, session.begin():
+            claim = (
+                select(col(User.id))
+                .where(or_(col(User.scheduled_at).is_(None), col(User.scheduled_at) < claim_before))
+                .order_by(col(User.id))
+                .limit(policy.batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            ids = [row.id for row in await _rows(session, claim)]
+            if not ids:
+                break
+
+            def owners(column: Any, ids: list[uuid.UUID] = ids) -> Any:
+                return column.in_(ids)
+
+            created = await apply_rules(session, owners, as_of, now)
+            dialect = _dialect(session)
+            items = follow_up_items(dialect, owners, as_of)
+            follow_ups = (await _rows(session, select(func.count()).select_from(items)))[0][0]
+            b = balances(dialect, owners, as_of).subquery()
+            is_taking = taking(b.c.given, b.c.received)
+            counted = select(func.count()).select_from(b).where(is_taking)
+            taking_count = (await _rows(session, counted))[0][0]
+            await session.exec(update(User).where(col(User.id).in_(ids)).values(scheduled_at=as_of))
+            batches.append(
+                BatchRun(
+                    users=len(ids),
+                    tasks_created=created,
+                    follow_ups=follow_ups,
+                    reciprocity=taking_count,
+                )
+            )
+    return AllUsersRun(
+        as_of=as_of,
+        users=sum(b.users for b in batches),
+        tasks_created=sum(b.tasks_created for b in batches),
+        follow_ups=sum(b.follow_ups for b in batches),
+        reciprocity=sum(b.reciprocity for b in batches),
+        batches=batches,
+    )
