@@ -38,6 +38,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_asks_owner_status_resolved", ["owner_id", "status", "resolved_at"], unique=False
         )
+        batch_op.create_index("ix_asks_owner_updated", ["owner_id", "updated_at"], unique=False)
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.add_column(
@@ -69,6 +70,9 @@ def upgrade() -> None:
             "ix_interactions_contact_status_occurred",
             ["contact_id", "status", "occurred_at"],
             unique=False,
+        )
+        batch_op.create_index(
+            "ix_interactions_owner_updated", ["owner_id", "updated_at"], unique=False
         )
 
     with op.batch_alter_table("users", schema=None) as batch_op:
@@ -115,6 +119,7 @@ def downgrade() -> None:
         batch_op.drop_column("scheduled_at")
 
     with op.batch_alter_table("interactions", schema=None) as batch_op:
+        batch_op.drop_index("ix_interactions_owner_updated")
         batch_op.drop_index("ix_interactions_contact_status_occurred")
         batch_op.create_index(
             batch_op.f("ix_interactions_contact_occurred"),
@@ -137,6 +142,7 @@ def downgrade() -> None:
         batch_op.drop_column("last_contacted_at")
 
     with op.batch_alter_table("asks", schema=None) as batch_op:
+        batch_op.drop_index("ix_asks_owner_updated")
         batch_op.drop_index("ix_asks_owner_status_resolved")
         batch_op.drop_index("ix_asks_owner_status_direction")
 

@@ -76,6 +76,8 @@ class Ask(OwnedRecord, table=True):
     __tablename__ = "asks"
     __table_args__ = (
         Index("ix_asks_owner_created", "owner_id", "created_at", "id"),
+        # The scheduler re-checks recently changed records (and sync reads changes).
+        Index("ix_asks_owner_updated", "owner_id", "updated_at"),
         Index("ix_asks_contact_status", "contact_id", "status"),
         # Reciprocity (fulfilled, by resolved_at), promises and nudges (by status, direction).
         Index("ix_asks_owner_status_resolved", "owner_id", "status", "resolved_at"),

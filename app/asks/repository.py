@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ from sqlmodel import col, select
 from app.asks.models import Ask, AskStatus, Direction
 from app.asks.reciprocity import HALF_LIFE_DAYS, KIND_WEIGHTS, STANCE_THRESHOLD, Balance
 from app.core.repository import OwnedRepository
-from app.core.sql import at, days_between, power
+from app.core.sql import Owners, at, days_between, power
 
 
 class AskRepository(OwnedRepository[Ask]):
@@ -63,11 +62,6 @@ class AskRepository(OwnedRepository[Ask]):
         rows = (await self.session.exec(stmt)).all()  # type: ignore[call-overload]
         found = {row.contact_id: Balance(row.given, row.received) for row in rows}
         return {c: found.get(c, Balance(0.0, 0.0)) for c in contact_ids}
-
-
-# A condition on an owner_id column: `owner_id == me`, or `owner_id IN (batch)`, so that the
-# same SQL serves one user and a batch of users.
-Owners = Callable[[Any], ColumnElement[bool]]
 
 
 def decayed_weight(dialect: str, as_of: datetime) -> ColumnElement[float]:

@@ -8,6 +8,7 @@ hex digits. Text built from either matches what Python writes (`f"rule1:{uuid}"`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,10 @@ from sqlalchemy import Float, String, bindparam, cast, extract, func, literal, t
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.db import UTCDateTime
+
+# A condition on an owner_id column: `owner_id == me`, or `owner_id IN (batch)`, so that the
+# same SQL serves one user and a batch of users.
+Owners = Callable[[Any], ColumnElement[bool]]
 
 
 def at(value: datetime, name: str) -> Any:
@@ -31,7 +36,7 @@ def add_days(moment: Any, days: Any, dialect: str) -> ColumnElement[datetime]:
     shifted = func.strftime(
         "%Y-%m-%d %H:%M:%S",
         _substr(moment, 1, 19),
-        literal("+", String) + cast(days, String) + " days",
+        cast(days, String) + " days",
         type_=String,
     )
     return type_coerce(shifted + _substr(moment, 20), UTCDateTime)

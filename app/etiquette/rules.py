@@ -18,12 +18,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Integer, String, Uuid, and_, cast, func, literal, null, or_, true, union_all
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.asks.models import Ask, AskStatus, Direction
+from app.contacts.models import Contact
 from app.core.db import insert_ignoring_conflicts, utcnow
+from app.core.sql import Owners, add_days, at, greatest, new_uuid, uuid_text
 from app.etiquette.models import MAX_TITLE, EtiquetteTask, TaskKind, TaskSource, TaskStatus
 from app.etiquette.repository import TaskRepository
 from app.interactions.models import Channel, Interaction, InteractionKind, InteractionStatus
@@ -169,3 +175,116 @@ async def apply(
             task.closed_at = None
             task.due_at = want.due_at(now, None)
             tasks.touch(task, now)
+
+
+# ---------------------------------------------------------------------------------------------
+# The scheduler's safety net: the same rules as SQL over recently changed records.
+
+
+async def reconcile(session: AsyncSession, owners: Owners, since: datetime, now: datetime) -> int:
+    """Create the rule 1–4 tasks missing for interactions and asks changed since `since`.
+
+    Writes apply these rules in their own transaction, so this normally finds nothing; it
+    catches records that reached the database another way. It only inserts, keyed like
+    `apply()`, so a task that exists in any state (closed, deleted) is left as it is.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    created = 0
+    for stmt in (
+        _interaction_tasks(dialect, owners, since, now),
+        _ask_tasks(dialect, owners, since, now),
+    ):
+        result = await session.exec(stmt)
+        created += result.rowcount  # type: ignore[attr-defined]
+    return created
+
+
+def _task_insert(dialect: str, rows: Any) -> Any:
+    columns = [
+        "id", "owner_id", "contact_id", "created_at", "updated_at", "version", "kind", "title",
+        "due_at", "status", "source", "rule_key", "interaction_id", "ask_id",
+    ]  # fmt: skip
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(TASKS_TABLE)
+    return insert.from_select(columns, rows).on_conflict_do_nothing()
+
+
+def _rows(
+    dialect: str,
+    now: datetime,
+    record: Any,
+    rule: str,
+    kind: TaskKind,
+    title: tuple[str, str],
+    due: Any,
+    *conditions: Any,
+    by_ask: bool = False,
+) -> Any:
+    c = Contact
+    name = literal(title[0], String) + col(c.full_name) + title[1]
+    ref = col(record.id)
+    no_ref = cast(null(), Uuid)  # typed: a bare NULL in a UNION reads as text on PostgreSQL
+    return (
+        sa_select(
+            new_uuid(dialect),
+            col(record.owner_id),
+            col(record.contact_id),
+            at(now, "created_at"),
+            at(now, "updated_at"),
+            literal(1, Integer),
+            literal(kind.value, String),
+            func.substr(name, 1, MAX_TITLE, type_=String),
+            due,
+            literal(TaskStatus.pending.value, String),
+            literal(TaskSource.rule.value, String),
+            literal(f"{rule}:", String) + uuid_text(ref, dialect),
+            no_ref if by_ask else ref,
+            ref if by_ask else no_ref,
+        )
+        .join(c, col(c.id) == col(record.contact_id))
+        .where(col(record.deleted_at).is_(None), col(c.deleted_at).is_(None), *conditions)
+    )
+
+
+def _interaction_tasks(dialect: str, owners: Owners, since: datetime, now: datetime) -> Any:
+    i = Interaction
+    changed = (owners(col(i.owner_id)), col(i.updated_at) >= at(since, "since"))
+    completed = col(i.status) == InteractionStatus.completed.value
+    planned_meeting = and_(
+        col(i.status) == InteractionStatus.planned.value, col(i.kind).in_(MEETING_KINDS)
+    )
+
+    def not_before_now(days_before: int) -> Any:
+        return greatest(
+            add_days(col(i.occurred_at), -days_before, dialect), at(now, "now"), dialect
+        )
+
+    rule1 = _rows(
+        dialect, now, i, "rule1", TaskKind.thank_you_note, ("Write a thank-you note to ", ""),
+        add_days(col(i.occurred_at), 2, dialect),
+        *changed, completed,
+        or_(col(i.channel).in_(THANKED_CHANNELS), col(i.kind).in_(THANKED_KINDS)),
+    )  # fmt: skip
+    rule3 = _rows(
+        dialect, now, i, "rule3", TaskKind.confirm_meeting_time,
+        ("Check the meeting time suits ", ""), not_before_now(3),
+        *changed, planned_meeting, col(i.time_proposed_by) == "me",
+    )  # fmt: skip
+    rule4 = _rows(
+        dialect, now, i, "rule4", TaskKind.set_objective,
+        ("Set an objective for your meeting with ", ""), not_before_now(1),
+        *changed, planned_meeting, or_(col(i.objective).is_(None), col(i.objective) == ""),
+    )  # fmt: skip
+    return _task_insert(dialect, union_all(rule1, rule3, rule4).subquery().select().where(true()))
+
+
+def _ask_tasks(dialect: str, owners: Owners, since: datetime, now: datetime) -> Any:
+    a = Ask
+    rule2 = _rows(
+        dialect, now, a, "rule2", TaskKind.thank_you_note, ("Thank ", " for their help"),
+        add_days(col(a.resolved_at), 2, dialect),
+        owners(col(a.owner_id)), col(a.updated_at) >= at(since, "since"),
+        col(a.direction) == Direction.outgoing.value,
+        col(a.status) == AskStatus.fulfilled.value, col(a.resolved_at).is_not(None),
+        by_ask=True,
+    )  # fmt: skip
+    return _task_insert(dialect, rule2)

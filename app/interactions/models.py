@@ -80,6 +80,8 @@ class Interaction(OwnedRecord, table=True):
     __tablename__ = "interactions"
     __table_args__ = (
         Index("ix_interactions_owner_created", "owner_id", "created_at", "id"),
+        # The scheduler re-checks recently changed records (and sync reads changes).
+        Index("ix_interactions_owner_updated", "owner_id", "updated_at"),
         # A contact's latest completed interaction before a time: one backward index probe.
         Index("ix_interactions_contact_status_occurred", "contact_id", "status", "occurred_at"),
     )

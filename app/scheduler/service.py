@@ -28,6 +28,7 @@ from app.core.db import Database, utcnow
 from app.core.errors import BadRequest
 from app.core.pagination import CursorCodec
 from app.core.sql import at, new_uuid, time_text, uuid_text
+from app.etiquette import rules
 from app.etiquette.models import (
     MAX_TITLE,
     EtiquetteTask,
@@ -49,6 +50,8 @@ from app.scheduler.models import (
 from app.scheduler.queries import RANKS, follow_up_items, overdue_contacts
 
 OFFER_HELP_DUE = timedelta(days=7)
+# Rules 1–4 are re-checked over the records changed this recently (a safety net; see rules.py).
+RECONCILE_WINDOW = timedelta(days=7)
 # Rule 6 waits this long after the user closed (or deleted) the contact's last offer_help task.
 OFFER_HELP_QUIET = timedelta(days=30)
 _TYPES = {rank: FollowUpType(name) for name, rank in RANKS.items()}
@@ -252,7 +255,8 @@ def _title(text: str, name: Any) -> Any:
 
 
 async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, now: datetime) -> int:
-    """Rules 5 and 6 for the users `owners` selects; returns the number of tasks created."""
+    """Rules 5 and 6 for the users `owners` selects, and rules 1–4 re-checked; returns the
+    number of tasks created."""
     dialect = _dialect(session)
     t = EtiquetteTask
 
@@ -352,6 +356,8 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
         _insert(dialect).from_select(_TASK_COLUMNS, offer).on_conflict_do_nothing()
     )
     created += result.rowcount  # type: ignore[attr-defined]
+
+    created += await rules.reconcile(session, owners, now - RECONCILE_WINDOW, now)
     return created
 
 
