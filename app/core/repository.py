@@ -43,8 +43,10 @@ class OwnedRepository(Generic[M]):
         stmt = self._live().where(col(self.model.id) == record_id)
         if lock:
             # Serialises concurrent writers of one record on PostgreSQL; SQLite writers are
-            # already serialised by BEGIN IMMEDIATE.
-            stmt = stmt.with_for_update()
+            # already serialised by BEGIN IMMEDIATE. NO KEY UPDATE (ids never change): it does
+            # not wait for, or deadlock with, the KEY SHARE locks that inserting a child row
+            # (an interaction of this contact) takes through its foreign key.
+            stmt = stmt.with_for_update(key_share=True)
         result: M | None = (await self.session.exec(stmt)).first()
         return result
 
