@@ -11,6 +11,8 @@ from pydantic import (
     BeforeValidator,
     PlainSerializer,
     StringConstraints,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
 
 
@@ -28,21 +30,24 @@ def _rfc3339_only(value: object) -> object:
     return value
 
 
-# A career network lives within a lifetime or two. The bounds keep every date the rules derive
-# (a due date 48 h later, a follow-up years later) representable, and refuse absurd input.
+# A career network lives within a lifetime or two: times a client sends must fall in these
+# years, which refuses absurd input. Times the server derives (a due date 48 h or a cadence
+# later) may go past them and are still served: the bound applies to input only.
 MIN_YEAR, MAX_YEAR = 1900, 2999
 
 
-def _to_utc(value: datetime) -> datetime:
+def _to_utc(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
+    parsed: datetime = handler(value)
     # Convert first, then check: the limit applies to the UTC time that is stored and served
     # (1900-01-01T00:30+01:00 is 1899 in UTC), and an offset may push a time past year 9999.
     try:
-        value = value.astimezone(UTC)
+        parsed = parsed.astimezone(UTC)
     except OverflowError:
         raise ValueError("the time is out of range once converted to UTC") from None
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
+    # Client input arrives as text (JSON, query strings); a datetime object is the server's own.
+    if isinstance(value, str) and not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise ValueError(f"year must be between {MIN_YEAR} and {MAX_YEAR}")
-    return value
+    return parsed
 
 
 def _format_utc(value: datetime) -> str:
@@ -62,6 +67,6 @@ def Text(max_length: int, min_length: int = 0) -> type[str]:
 UTCDatetime = Annotated[
     AwareDatetime,
     BeforeValidator(_rfc3339_only),
-    AfterValidator(_to_utc),
+    WrapValidator(_to_utc),
     PlainSerializer(_format_utc, return_type=str, when_used="json"),
 ]

@@ -1,92 +1,182 @@
-"""Reciprocity arithmetic: kind weights, effort override, half-life decay, score and stance."""
+"""Reciprocity: kind weights, effort override, half-life decay, score and stance.
+
+Weights and decay are summed in SQL (app/asks/repository.py), so they are observed here through
+`GET /v1/contacts/{id}/reciprocity` on both databases; `Balance` (score and stance from two
+sums) is plain arithmetic and is tested directly. tests/scheduler/test_reference.py compares
+whole networks with a reference model.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import SQLModel
 
-from app.asks.reciprocity import Balance, decayed, weight
+from app.asks.reciprocity import Balance
 from app.core.vocabulary import AskKind
+from tests.scheduler.test_reference import decayed_weight
 
 AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+CONTRACT_WEIGHTS = {
+    "information": 1,
+    "advice": 1,
+    "support": 1,
+    "other": 1,
+    "feedback": 2,
+    "introduction": 2,
+    "referral": 3,
+    "mentorship": 3,
+    "job": 3,
+}
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def new_contact(client: httpx.AsyncClient, h: dict[str, str], name: str) -> str:
+    r = await client.post("/v1/contacts", json={"full_name": name}, headers=h)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def fulfilled(
+    client: httpx.AsyncClient,
+    h: dict[str, str],
+    contact_id: str,
+    kind: str,
+    *,
+    direction: str = "incoming",
+    effort: int | None = None,
+    app=None,
+    resolved_at: datetime | None = None,
+) -> datetime:
+    """A fulfilled ask; returns its `resolved_at`. `resolved_at` is server-owned ("now"): to
+    choose it, pass `app` and it is changed directly in the database."""
+    body = {
+        "contact_id": contact_id,
+        "direction": direction,
+        "kind": kind,
+        "statement": "Could you help?",
+        "status": "fulfilled",
+        "effort": effort,
+    }
+    r = await client.post("/v1/asks", json=body, headers=h)
+    assert r.status_code == 201, r.text
+    if resolved_at is None:
+        return datetime.fromisoformat(r.json()["resolved_at"])
+    asks = SQLModel.metadata.tables["asks"]
+    row = asks.c.id == uuid.UUID(r.json()["id"])
+    async with app.state.runtime.db.writer.begin() as conn:
+        await conn.execute(update(asks).where(row).values(resolved_at=resolved_at))
+    return resolved_at
+
+
+async def balance(
+    client: httpx.AsyncClient, h: dict[str, str], contact_id: str, as_of: datetime | str
+) -> dict:
+    text = as_of if isinstance(as_of, str) else iso(as_of)
+    r = await client.get(
+        f"/v1/contacts/{contact_id}/reciprocity", params={"as_of": text}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def approx(value: float) -> object:
+    return pytest.approx(value, rel=1e-9, abs=1e-6)
 
 
 # --- weights ---
 
 
-@pytest.mark.parametrize(
-    ("kind", "expected"),
-    [
-        ("information", 1),
-        ("advice", 1),
-        ("support", 1),
-        ("other", 1),
-        ("feedback", 2),
-        ("introduction", 2),
-        ("referral", 3),
-        ("mentorship", 3),
-        ("job", 3),
-    ],
-)
-def test_each_kind_weighs_as_the_contract_says(kind, expected):
-    assert weight(kind, None) == expected
+def test_the_contract_names_a_weight_for_every_ask_kind():
+    assert set(CONTRACT_WEIGHTS) == {kind.value for kind in AskKind}
 
 
-def test_every_ask_kind_has_a_weight():
-    for kind in AskKind:
-        assert weight(kind.value, None) > 0, kind
+async def test_each_kind_weighs_as_the_contract_says(client, alice):
+    resolved = {}
+    for kind in CONTRACT_WEIGHTS:
+        contact_id = await new_contact(client, alice, f"Helped with {kind}")
+        resolved[kind] = (contact_id, await fulfilled(client, alice, contact_id, kind))
+    for kind, (contact_id, at) in resolved.items():
+        got = await balance(client, alice, contact_id, at)  # age 0: no decay
+        assert (got["given"], got["received"]) == (CONTRACT_WEIGHTS[kind], 0), kind
 
 
-@pytest.mark.parametrize("effort", [1, 2, 3, 4, 5])
-def test_effort_overrides_the_kind_weight(effort):
-    assert weight("job", effort) == effort
-    assert weight("information", effort) == effort
-
-
-def test_effort_overrides_even_when_it_is_lower_than_the_kind_weight():
-    assert weight("mentorship", 1) == 1
+async def test_effort_overrides_the_kind_weight(client, alice):
+    cases = [(kind, effort) for kind in ("job", "information") for effort in (1, 2, 3, 4, 5)]
+    cases.append(("mentorship", 1))  # even when it is lower than the kind's weight
+    for kind, effort in cases:
+        contact_id = await new_contact(client, alice, f"{kind} {effort}")
+        at = await fulfilled(client, alice, contact_id, kind, direction="outgoing", effort=effort)
+        got = await balance(client, alice, contact_id, at)
+        assert (got["given"], got["received"]) == (0, effort), (kind, effort)
 
 
 # --- decay ---
 
 
-def test_ask_resolved_at_as_of_keeps_its_full_weight():
-    assert decayed("referral", None, AS_OF, AS_OF) == pytest.approx(3)
+async def test_ask_resolved_at_as_of_keeps_its_full_weight(client, alice):
+    contact_id = await new_contact(client, alice, "Grace Hopper")
+    at = await fulfilled(client, alice, contact_id, "referral")
+    assert (await balance(client, alice, contact_id, at))["given"] == 3
 
 
-def test_ask_resolved_365_days_before_weighs_half():
-    resolved = AS_OF - timedelta(days=365)
-    assert decayed("advice", None, resolved, AS_OF) == pytest.approx(0.5)
-    assert decayed("referral", None, resolved, AS_OF) == pytest.approx(1.5)
+@pytest.mark.parametrize(
+    ("age", "factor"),
+    [
+        (timedelta(days=365), 0.5),
+        (timedelta(days=730), 0.25),
+        (timedelta(days=182.5), 0.5**0.5),
+        (timedelta(hours=12), 0.5 ** (0.5 / 365)),
+        (timedelta(days=3 * 365), 0.125),
+    ],
+)
+async def test_decay_halves_the_weight_every_365_days_continuously(client, alice, age, factor):
+    advice = await new_contact(client, alice, "Advice")
+    referral = await new_contact(client, alice, "Referral")
+    advice_at = await fulfilled(client, alice, advice, "advice")
+    referral_at = await fulfilled(client, alice, referral, "referral")
+    assert (await balance(client, alice, advice, advice_at + age))["given"] == approx(factor)
+    assert (await balance(client, alice, referral, referral_at + age))["given"] == approx(
+        3 * factor
+    )
+    assert decayed_weight("referral", None, referral_at, referral_at + age) == approx(3 * factor)
 
 
-def test_ask_resolved_730_days_before_weighs_a_quarter():
-    resolved = AS_OF - timedelta(days=730)
-    assert decayed("feedback", None, resolved, AS_OF) == pytest.approx(0.5)
+async def test_twelve_hours_of_decay_is_visible(client, alice):
+    contact_id = await new_contact(client, alice, "Grace Hopper")
+    at = await fulfilled(client, alice, contact_id, "advice")
+    assert (await balance(client, alice, contact_id, at + timedelta(hours=12)))["given"] < 1
 
 
-def test_decay_is_continuous_in_fractions_of_a_day():
-    half_a_year = AS_OF - timedelta(days=182.5)
-    assert decayed("advice", None, half_a_year, AS_OF) == pytest.approx(0.5**0.5)
-    twelve_hours = AS_OF - timedelta(hours=12)
-    assert decayed("advice", None, twelve_hours, AS_OF) == pytest.approx(0.5 ** (0.5 / 365))
-    assert decayed("advice", None, twelve_hours, AS_OF) < 1
+async def test_decay_applies_to_the_effort_override(client, alice):
+    contact_id = await new_contact(client, alice, "Grace Hopper")
+    at = await fulfilled(client, alice, contact_id, "information", effort=4)
+    later = at + timedelta(days=365)
+    assert (await balance(client, alice, contact_id, later))["given"] == approx(2)
 
 
-def test_decay_applies_to_the_effort_override():
-    resolved = AS_OF - timedelta(days=365)
-    assert decayed("information", 4, resolved, AS_OF) == pytest.approx(2)
+async def test_decay_does_not_depend_on_the_offset_of_as_of(client, alice):
+    contact_id = await new_contact(client, alice, "Grace Hopper")
+    at = await fulfilled(client, alice, contact_id, "advice")
+    later = at + timedelta(days=365)
+    for offset in (timedelta(hours=-7), timedelta(hours=5, minutes=30), timedelta(hours=14)):
+        text = later.astimezone(timezone(offset)).isoformat()
+        assert (await balance(client, alice, contact_id, text))["given"] == approx(0.5), text
 
 
-def test_decay_does_not_depend_on_the_time_zone_of_the_inputs():
-    resolved = (AS_OF - timedelta(days=365)).astimezone(timezone(timedelta(hours=-7)))
-    assert decayed("advice", None, resolved, AS_OF) == pytest.approx(0.5)
-
-
-def test_older_asks_weigh_strictly_less():
+async def test_older_asks_weigh_strictly_less(client, alice):
+    contact_id = await new_contact(client, alice, "Grace Hopper")
+    at = await fulfilled(client, alice, contact_id, "mentorship")
     weights = [
-        decayed("mentorship", None, AS_OF - timedelta(days=d), AS_OF) for d in (0, 1, 100, 1000)
+        (await balance(client, alice, contact_id, at + timedelta(days=d)))["given"]
+        for d in (0, 1, 100, 1000)
     ]
     assert weights == sorted(weights, reverse=True)
     assert len(set(weights)) == len(weights)
@@ -163,15 +253,32 @@ def test_tiny_nonzero_sums_still_have_a_stance():
     assert Balance(0, 1e-9).stance == "taking"
 
 
-def test_one_fulfilled_referral_received_outweighs_one_advice_given():
-    received = decayed("referral", None, AS_OF - timedelta(days=10), AS_OF)
-    given = decayed("advice", None, AS_OF - timedelta(days=10), AS_OF)
-    assert Balance(given, received).stance == "taking"
+async def test_one_fulfilled_referral_received_outweighs_one_advice_given(client, alice, app):
+    contact_id = await new_contact(client, alice, "Grace Hopper")
+    resolved = AS_OF - timedelta(days=10)
+    for kind, direction in (("referral", "outgoing"), ("advice", "incoming")):
+        await fulfilled(
+            client, alice, contact_id, kind, direction=direction, app=app, resolved_at=resolved
+        )
+    got = await balance(client, alice, contact_id, AS_OF)
+    assert (got["given"], got["received"]) == (
+        approx(0.5 ** (10 / 365)),
+        approx(3 * 0.5 ** (10 / 365)),
+    )
+    assert (got["score"], got["stance"]) == (-0.5, "taking")
 
 
-def test_old_help_received_fades_below_recent_help_given():
+async def test_old_help_received_fades_below_recent_help_given(client, alice, app):
     # A referral (3) received three years ago weighs 3/8; an advice (1) given today weighs 1.
-    received = decayed("referral", None, AS_OF - timedelta(days=3 * 365), AS_OF)
-    given = decayed("advice", None, AS_OF, AS_OF)
-    assert received == pytest.approx(0.375)
-    assert Balance(given, received).stance == "giving"
+    contact_id = await new_contact(client, alice, "Grace Hopper")
+    received = AS_OF - timedelta(days=3 * 365)
+    await fulfilled(
+        client, alice, contact_id, "referral", direction="outgoing", app=app, resolved_at=received
+    )
+    await fulfilled(client, alice, contact_id, "advice", app=app, resolved_at=AS_OF)
+    got = await balance(client, alice, contact_id, AS_OF)
+    assert (got["given"], got["received"]) == (approx(1), approx(0.375))
+    assert got["stance"] == "giving"
+    # Three years earlier, before the advice, the same contact was all taking.
+    got = await balance(client, alice, contact_id, received)
+    assert (got["given"], got["received"], got["stance"]) == (0, 3, "taking")
