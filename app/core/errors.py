@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -241,10 +241,27 @@ def install_error_handlers(app: FastAPI) -> None:
             503, "The database is unavailable; retry shortly.", headers={"Retry-After": "2"}
         )
 
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
+        # PostgreSQL broke a deadlock or a serialization conflict between concurrent requests:
+        # nothing was written, and the same request will go through on a retry.
+        code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if code in _RETRYABLE_SQLSTATES:
+            log.warning("concurrent requests conflicted (%s) on %s", code, request.url.path)
+            return problem_response(
+                503,
+                "The request conflicted with a concurrent one and was rolled back; retry.",
+                headers={"Retry-After": "1"},
+            )
+        return await _unexpected(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "An unexpected error occurred; it has been logged.")
+
+
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -7,6 +7,7 @@ and so that the stored idempotent response is written in the same transaction as
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -15,6 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.core.config import Settings
 from app.core.errors import ProblemError
 from app.core.idempotency import MAX_KEY_LENGTH, Reservation, request_fingerprint, valid_key
 from app.core.runtime import get_runtime
@@ -39,13 +41,20 @@ def _idempotency_key_header(
     """Declares and validates the header; the route class does the work."""
 
 
-def _caller_scope(request: Request, signing_key: str) -> str:
+def _caller_scope(request: Request, settings: Settings) -> str:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
+    token = token.strip()
     if scheme.lower() == "bearer" and token:
-        user_id = decode_access_token(token.strip(), signing_key)
+        user_id = decode_access_token(token, settings.signing_key)
         if user_id is not None:
             return user_id.hex
+        service = settings.service_token
+        if service is not None and hmac.compare_digest(
+            token.encode(), service.get_secret_value().encode()
+        ):
+            # The service credential has keys of its own: never replayed to anyone else.
+            return "service"
     return "anonymous"
 
 
@@ -74,7 +83,7 @@ class RapportRoute(APIRoute):
             reservation: Reservation | None = None
             key = request.headers.get("idempotency-key")
             if request.method == "POST" and key is not None and valid_key(key):
-                scope = _caller_scope(request, runtime.settings.signing_key)
+                scope = _caller_scope(request, runtime.settings)
                 reserved = await runtime.idempotency.reserve(
                     scope, key, await request_fingerprint(request)
                 )

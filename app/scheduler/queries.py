@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, case, func, literal, null, or_, select, union_all
+from sqlalchemy import Integer, String, and_, case, func, literal, null, or_, select, union_all
 from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 from sqlmodel import col
 
 from app.asks.models import Ask, AskStatus, Direction
 from app.asks.repository import Owners
 from app.contacts.models import Contact
-from app.core.sql import add_days, at
+from app.core.sql import add_days, at, time_text, uuid_text
 from app.core.vocabulary import CIRCLE_CADENCE_DAYS, Circle
 from app.etiquette.models import EtiquetteTask, TaskKind, TaskStatus
 from app.interactions.models import Interaction, InteractionStatus
@@ -43,6 +43,46 @@ def _tracked(owners: Owners, as_of: datetime) -> list[ColumnElement[bool]]:
         col(c.track_follow_ups).is_(True),
         or_(col(c.snoozed_until).is_(None), col(c.snoozed_until) <= at(as_of, "as_of")),
     ]
+
+
+def reconnect_key(dialect: str, contact_id: Any, due: Any) -> ColumnElement[str]:
+    """Rule 5's task key in SQL, equal to `follow_up.reconnect_key()` in Python."""
+    return (
+        literal("rule5:", String) + uuid_text(contact_id, dialect) + ":" + time_text(due, dialect)
+    )
+
+
+def reconnect_candidates(dialect: str, owners: Owners, as_of: datetime) -> Select[Any]:
+    """Contacts a run may give a reconnect task, to lock (FOR NO KEY UPDATE) before it does.
+
+    A write that moves a contact's due date holds the same lock, so the run and the write
+    cannot interleave: the run either sees the write or the write sees the run's task. Only
+    contacts that may still need a task are locked: overdue by their stored due date with no
+    task for it yet, or reached after `as_of` (their due date as of then is computed).
+    """
+    c = Contact
+    t = at(as_of, "as_of")
+    task = EtiquetteTask
+    has_task = (
+        select(col(task.id))
+        .where(
+            col(task.owner_id) == col(c.owner_id),
+            col(task.rule_key) == reconnect_key(dialect, col(c.id), col(c.follow_up_due_at)),
+        )
+        .exists()
+    )
+    return (
+        select(col(c.id))
+        .where(
+            *_tracked(owners, as_of),
+            or_(
+                and_(col(c.follow_up_due_at) < t, ~has_task),
+                col(c.last_contacted_at) > t,
+            ),
+        )
+        .order_by(col(c.id))
+        .with_for_update(key_share=True)
+    )
 
 
 def overdue_contacts(dialect: str, owners: Owners, as_of: datetime) -> CompoundSelect[Any]:

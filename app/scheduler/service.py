@@ -21,13 +21,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.asks.reciprocity import Balance
 from app.asks.repository import AskRepository, Owners, balances, taking
 from app.auth.models import User
+from app.contacts import follow_up
 from app.contacts import service as contacts
-from app.contacts.follow_up import reconnect_key
 from app.contacts.models import Contact
 from app.core.db import Database, utcnow
 from app.core.errors import BadRequest
 from app.core.pagination import CursorCodec
-from app.core.sql import at, new_uuid, time_text, uuid_text
+from app.core.sql import at, new_uuid
 from app.etiquette import rules
 from app.etiquette.models import (
     MAX_TITLE,
@@ -47,7 +47,13 @@ from app.scheduler.models import (
     ReciprocityPage,
     UserRun,
 )
-from app.scheduler.queries import RANKS, follow_up_items, overdue_contacts
+from app.scheduler.queries import (
+    RANKS,
+    follow_up_items,
+    overdue_contacts,
+    reconnect_candidates,
+    reconnect_key,
+)
 
 OFFER_HELP_DUE = timedelta(days=7)
 # Rules 1–4 are re-checked over the records changed this recently (a safety net; see rules.py).
@@ -161,7 +167,7 @@ async def _reconnect_tasks(
 ) -> dict[tuple[uuid.UUID, datetime], uuid.UUID]:
     """The pending rule-5 task of each reconnect item on the page, if the scheduler made one."""
     wanted = {
-        reconnect_key(row.contact_id, row.due): (row.contact_id, row.due)
+        follow_up.reconnect_key(row.contact_id, row.due): (row.contact_id, row.due)
         for row in rows
         if row.rank == RANKS["reconnect"]
     }
@@ -265,13 +271,10 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
         return at(now, "created_at"), at(now, "updated_at"), literal(1, Integer)
 
     # Rule 5: one reconnect task per (contact, due date), keyed so that it is made once, ever.
+    # Lock first (in id order), then insert in a statement that sees what the lock waited for.
+    await _rows(session, reconnect_candidates(dialect, owners, as_of))
     overdue = overdue_contacts(dialect, owners, as_of).subquery()
-    key = (
-        literal("rule5:", String)
-        + uuid_text(overdue.c.contact_id, dialect)
-        + ":"
-        + time_text(overdue.c.due, dialect)
-    )
+    key = reconnect_key(dialect, overdue.c.contact_id, overdue.c.due)
     reconnect = (
         select(
             new_uuid(dialect),
@@ -319,6 +322,21 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
 
     # Rule 6: taking → offer help; at most one pending per contact (a partial unique index),
     # and none within 30 days after the user closed the last one.
+    # Lock the pending offer_help tasks first: a user closing one right now is then either
+    # seen by the insert below (closed: wait 30 days) or closes it after this run commits.
+    await _rows(
+        session,
+        select(col(t.id))
+        .where(
+            owners(col(t.owner_id)),
+            col(t.kind) == TaskKind.offer_help.value,
+            col(t.source) == TaskSource.rule.value,
+            col(t.status) == TaskStatus.pending.value,
+            col(t.deleted_at).is_(None),
+        )
+        .order_by(col(t.id))
+        .with_for_update(key_share=True),
+    )
     b = balances(dialect, owners, as_of).subquery()
     c = Contact
     quiet_since = at(as_of - OFFER_HELP_QUIET, "quiet_since")
@@ -405,7 +423,7 @@ async def run_for_all(db: Database, as_of: datetime | None, policy: AllUsersPoli
                 .where(or_(col(User.scheduled_at).is_(None), col(User.scheduled_at) < claim_before))
                 .order_by(col(User.id))
                 .limit(policy.batch_size)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=True, key_share=True)
             )
             ids = [row.id for row in await _rows(session, claim)]
             if not ids:
