@@ -21,6 +21,10 @@ down_revision: str | Sequence[str] | None = "231f68723b79"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+_PENDING_NOT_RECONNECT = sa.text(
+    "status = 'pending' AND kind <> 'reconnect' AND deleted_at IS NULL"
+)
+_LIVE_COMPLETED = sa.text("status = 'completed' AND deleted_at IS NULL")
 _PENDING_OFFER_HELP = sa.text(
     "kind = 'offer_help' AND source = 'rule' AND status = 'pending' AND deleted_at IS NULL"
 )
@@ -39,6 +43,11 @@ def upgrade() -> None:
             "ix_asks_owner_status_resolved", ["owner_id", "status", "resolved_at"], unique=False
         )
         batch_op.create_index("ix_asks_owner_updated", ["owner_id", "updated_at"], unique=False)
+        batch_op.create_index(
+            "ix_asks_owner_status_direction_due",
+            ["owner_id", "status", "direction", "due_at"],
+            unique=False,
+        )
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.add_column(
@@ -63,13 +72,22 @@ def upgrade() -> None:
             postgresql_where=_PENDING_OFFER_HELP,
             sqlite_where=_PENDING_OFFER_HELP,
         )
+        batch_op.create_index(
+            "ix_etiquette_tasks_owner_pending_due",
+            ["owner_id", "due_at"],
+            unique=False,
+            postgresql_where=_PENDING_NOT_RECONNECT,
+            sqlite_where=_PENDING_NOT_RECONNECT,
+        )
 
     with op.batch_alter_table("interactions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_interactions_contact_occurred"))
         batch_op.create_index(
-            "ix_interactions_contact_status_occurred",
-            ["contact_id", "status", "occurred_at"],
+            "ix_interactions_contact_completed",
+            ["contact_id", "occurred_at"],
             unique=False,
+            postgresql_where=_LIVE_COMPLETED,
+            sqlite_where=_LIVE_COMPLETED,
         )
         batch_op.create_index(
             "ix_interactions_owner_updated", ["owner_id", "updated_at"], unique=False
@@ -120,7 +138,11 @@ def downgrade() -> None:
 
     with op.batch_alter_table("interactions", schema=None) as batch_op:
         batch_op.drop_index("ix_interactions_owner_updated")
-        batch_op.drop_index("ix_interactions_contact_status_occurred")
+        batch_op.drop_index(
+            "ix_interactions_contact_completed",
+            postgresql_where=_LIVE_COMPLETED,
+            sqlite_where=_LIVE_COMPLETED,
+        )
         batch_op.create_index(
             batch_op.f("ix_interactions_contact_occurred"),
             ["contact_id", "occurred_at"],
@@ -128,6 +150,11 @@ def downgrade() -> None:
         )
 
     with op.batch_alter_table("etiquette_tasks", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_etiquette_tasks_owner_pending_due",
+            postgresql_where=_PENDING_NOT_RECONNECT,
+            sqlite_where=_PENDING_NOT_RECONNECT,
+        )
         batch_op.drop_index(
             "uq_etiquette_tasks_pending_offer_help",
             postgresql_where=_PENDING_OFFER_HELP,
@@ -142,6 +169,7 @@ def downgrade() -> None:
         batch_op.drop_column("last_contacted_at")
 
     with op.batch_alter_table("asks", schema=None) as batch_op:
+        batch_op.drop_index("ix_asks_owner_status_direction_due")
         batch_op.drop_index("ix_asks_owner_updated")
         batch_op.drop_index("ix_asks_owner_status_resolved")
         batch_op.drop_index("ix_asks_owner_status_direction")

@@ -82,6 +82,7 @@ class Ask(OwnedRecord, table=True):
         # Reciprocity (fulfilled, by resolved_at), promises and nudges (by status, direction).
         Index("ix_asks_owner_status_resolved", "owner_id", "status", "resolved_at"),
         Index("ix_asks_owner_status_direction", "owner_id", "status", "direction", "created_at"),
+        Index("ix_asks_owner_status_direction_due", "owner_id", "status", "direction", "due_at"),
     )
 
     contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")

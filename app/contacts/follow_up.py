@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.contacts.models import Contact
 from app.core.db import utcnow
-from app.core.sql import time_key
+from app.core.sql import const, time_key
 from app.core.vocabulary import CIRCLE_CADENCE_DAYS, Circle
 from app.etiquette.models import EtiquetteTask, TaskKind, TaskSource, TaskStatus
 from app.interactions.models import Interaction, InteractionStatus
@@ -52,7 +52,7 @@ def reconnect_key(contact_id: uuid.UUID, due: datetime) -> str:
 async def latest_completed(session: AsyncSession, contact_id: uuid.UUID) -> datetime | None:
     stmt = select(func.max(col(Interaction.occurred_at))).where(
         col(Interaction.contact_id) == contact_id,
-        col(Interaction.status) == InteractionStatus.completed.value,
+        col(Interaction.status) == const(InteractionStatus.completed.value),
         col(Interaction.deleted_at).is_(None),
     )
     latest: datetime | None = (await session.exec(stmt)).one()

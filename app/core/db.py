@@ -10,7 +10,6 @@ from sqlalchemy import JSON, DateTime, event, exists, func, literal_column, sele
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -128,9 +127,9 @@ class Database:
         )
 
     def _sqlite_engine(self, url: str, *, immediate: bool) -> AsyncEngine:
-        # NullPool: aiosqlite opens a thread per connection; pooling them buys little and
-        # keeps file handles open across tests and workers.
-        engine = create_async_engine(url, poolclass=NullPool)
+        # Pooled: opening a connection (a thread in aiosqlite, five PRAGMAs, a cold page cache)
+        # cost several milliseconds per request, more than the queries of a page.
+        engine = create_async_engine(url, pool_size=5, max_overflow=10)
         busy_ms = self.settings.sqlite_busy_timeout_ms
 
         @event.listens_for(engine.sync_engine, "connect")

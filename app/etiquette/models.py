@@ -38,6 +38,7 @@ class TaskSource(StrEnum):
 MAX_TITLE = 200
 Title = Text(MAX_TITLE, min_length=1)
 
+PENDING_NOT_RECONNECT = text("status = 'pending' AND kind <> 'reconnect' AND deleted_at IS NULL")
 PENDING_OFFER_HELP = text(
     "kind = 'offer_help' AND source = 'rule' AND status = 'pending' AND deleted_at IS NULL"
 )
@@ -57,6 +58,14 @@ class EtiquetteTask(OwnedRecord, table=True):
         UniqueConstraint("owner_id", "rule_key"),
         Index("ix_etiquette_tasks_owner_created", "owner_id", "created_at", "id"),
         Index("ix_etiquette_tasks_owner_status_due", "owner_id", "status", "due_at"),
+        # Follow-ups read pending tasks in due order, without the reconnect ones.
+        Index(
+            "ix_etiquette_tasks_owner_pending_due",
+            "owner_id",
+            "due_at",
+            postgresql_where=PENDING_NOT_RECONNECT,
+            sqlite_where=PENDING_NOT_RECONNECT,
+        ),
         # Rule 6: at most one pending offer_help task per contact, whatever the runners do.
         Index(
             "uq_etiquette_tasks_pending_offer_help",

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
@@ -56,6 +56,8 @@ _EXAMPLE: dict[str, Any] = {
     "time_proposed_by": "contact",
 }
 
+LIVE_COMPLETED = text("status = 'completed' AND deleted_at IS NULL")
+
 Objective = Text(1000)
 Summary = Text(10_000)
 
@@ -82,8 +84,15 @@ class Interaction(OwnedRecord, table=True):
         Index("ix_interactions_owner_created", "owner_id", "created_at", "id"),
         # The scheduler re-checks recently changed records (and sync reads changes).
         Index("ix_interactions_owner_updated", "owner_id", "updated_at"),
-        # A contact's latest completed interaction before a time: one backward index probe.
-        Index("ix_interactions_contact_status_occurred", "contact_id", "status", "occurred_at"),
+        # A contact's latest completed interaction (before a time): one backward probe of an
+        # index that holds nothing else, so the table is not read.
+        Index(
+            "ix_interactions_contact_completed",
+            "contact_id",
+            "occurred_at",
+            postgresql_where=LIVE_COMPLETED,
+            sqlite_where=LIVE_COMPLETED,
+        ),
     )
 
     contact_id: uuid.UUID = Field(foreign_key="contacts.id", ondelete="CASCADE")

@@ -6,22 +6,39 @@ condition on an `owner_id` column, so the same SQL serves one caller and a batch
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    Uuid,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 from sqlmodel import col
 
 from app.asks.models import Ask, AskStatus, Direction
 from app.asks.repository import Owners
 from app.contacts.models import Contact
-from app.core.sql import add_days, at, time_text, uuid_text
+from app.core.sql import add_days, at, const, time_text, uuid_text
 from app.core.vocabulary import CIRCLE_CADENCE_DAYS, Circle
 from app.etiquette.models import EtiquetteTask, TaskKind, TaskStatus
 from app.interactions.models import Interaction, InteractionStatus
 
 NUDGE_AFTER = timedelta(days=14)
+ZERO = timedelta(0)
 # Ties on the due date: reconnect first, then tasks, promises, nudges.
 RANKS = {"reconnect": 0, "etiquette_task": 1, "promise": 2, "nudge": 3}
 
@@ -104,19 +121,28 @@ def overdue_contacts(dialect: str, owners: Owners, as_of: datetime) -> CompoundS
         or_(col(c.last_contacted_at).is_(None), col(c.last_contacted_at) <= t),
         col(c.follow_up_due_at) < t,
     )
+    rewound = _rewound(dialect, owners, as_of)
+    return current.union_all(select(rewound).where(rewound.c.due < t))
+
+
+def _rewound(dialect: str, owners: Owners, as_of: datetime) -> Any:
+    """(owner_id, contact_id, contact_name, due) of the tracked contacts reached after `as_of`,
+    with the due date they had as of then."""
+    c = Contact
     i = Interaction
+    t = at(as_of, "as_of")
     latest_before = (
         select(func.max(col(i.occurred_at)))
         .where(
             col(i.contact_id) == col(c.id),
-            col(i.status) == InteractionStatus.completed.value,
+            col(i.status) == const(InteractionStatus.completed.value),
             col(i.deleted_at).is_(None),
             col(i.occurred_at) <= t,
         )
         .scalar_subquery()
     )
     since = func.coalesce(latest_before, col(c.created_at))
-    rewound = (
+    return (
         select(
             col(c.owner_id).label("owner_id"),
             col(c.id).label("contact_id"),
@@ -126,76 +152,151 @@ def overdue_contacts(dialect: str, owners: Owners, as_of: datetime) -> CompoundS
         .where(*_tracked(owners, as_of), col(c.last_contacted_at) > t)
         .subquery()
     )
-    return current.union_all(select(rewound).where(rewound.c.due < t))
 
 
-def follow_up_items(dialect: str, owners: Owners, as_of: datetime) -> Any:
-    """Every follow-up item as of `as_of`, as a subquery of
-    (rank, contact_id, contact_name, due, key, reference_id)."""
+@dataclass(frozen=True)
+class After:
+    """A follow-up page's position: the sort key (due, rank, key) of the last item served."""
+
+    due: datetime
+    rank: int
+    key: uuid.UUID
+
+
+def _after(after: After | None, rank: int, due: Any, key: Any, shift: timedelta = ZERO) -> Any:
+    """The rows of one branch (all of rank `rank`) that sort after `after`.
+
+    `shift`: the branch compares a column that is `due - shift`, so that an index on it serves
+    (nudges compare `created_at`, their due date being 14 days later).
+    """
+    if after is None:
+        return true()
+    bound = at(after.due - shift, f"after_{rank}")
+    if rank > after.rank:
+        return due >= bound
+    if rank < after.rank:
+        return due > bound
+    return or_(due > bound, and_(due == bound, key > after.key))
+
+
+def follow_up_items(
+    dialect: str,
+    owners: Owners,
+    as_of: datetime,
+    *,
+    after: After | None = None,
+    limit: int | None = None,
+) -> Any:
+    """Follow-up items as of `as_of`, as a subquery of (rank, contact_id, due, key,
+    reference_id), each kind read in due order from its own index.
+
+    With `limit`, each branch stops after `limit` rows past `after`: the first `limit` rows of
+    the union (ordered by due, rank, key) are among them, so a page never sorts every item.
+    """
     t = at(as_of, "as_of")
     c = Contact
-    overdue = overdue_contacts(dialect, owners, as_of).subquery()
-    reconnect = select(
-        literal(RANKS["reconnect"], Integer).label("rank"),
-        overdue.c.contact_id,
-        overdue.c.contact_name,
-        overdue.c.due,
-        overdue.c.contact_id.label("key"),
-        null().label("reference_id"),
-    )
-    task = EtiquetteTask
-    tasks: Any = (
+
+    def cut(stmt: Any, *order: Any) -> Any:
+        return stmt.order_by(*order).limit(limit) if limit is not None else stmt
+
+    def branch(stmt: Any) -> Any:
+        return select(stmt.subquery())
+
+    rank = RANKS["reconnect"]
+    current = cut(
         select(
-            literal(RANKS["etiquette_task"], Integer).label("rank"),
+            literal(rank, Integer).label("rank"),
+            col(c.id).label("contact_id"),
+            col(c.follow_up_due_at).label("due"),
+            col(c.id).label("key"),
+            cast(null(), Uuid).label("reference_id"),
+        ).where(
+            *_tracked(owners, as_of),
+            or_(col(c.last_contacted_at).is_(None), col(c.last_contacted_at) <= t),
+            col(c.follow_up_due_at) < t,
+            _after(after, rank, col(c.follow_up_due_at), col(c.id)),
+        ),
+        col(c.follow_up_due_at),
+        col(c.id),
+    )
+    rewound_all = _rewound(dialect, owners, as_of)
+    rewound = cut(
+        select(
+            literal(rank, Integer).label("rank"),
+            rewound_all.c.contact_id,
+            rewound_all.c.due,
+            rewound_all.c.contact_id.label("key"),
+            cast(null(), Uuid).label("reference_id"),
+        ).where(
+            rewound_all.c.due < t,
+            _after(after, rank, rewound_all.c.due, rewound_all.c.contact_id),
+        ),
+        rewound_all.c.due,
+        rewound_all.c.contact_id,
+    )
+
+    task = EtiquetteTask
+    rank = RANKS["etiquette_task"]
+    tasks = cut(
+        select(
+            literal(rank, Integer).label("rank"),
             col(task.contact_id),
-            col(c.full_name).label("contact_name"),
             col(task.due_at).label("due"),
             col(task.id).label("key"),
             col(task.id).label("reference_id"),
-        )
-        .join(c, col(c.id) == col(task.contact_id))
-        .where(
+        ).where(
             owners(col(task.owner_id)),
-            col(task.deleted_at).is_(None),
-            col(task.status) == TaskStatus.pending.value,
-            # The reconnect item stands for the contact's reconnect task.
-            col(task.kind) != TaskKind.reconnect.value,
+            col(task.status) == const(TaskStatus.pending.value),
             col(task.due_at) < t,
-            col(c.deleted_at).is_(None),
-        )
+            col(task.deleted_at).is_(None),
+            # The reconnect item stands for the contact's reconnect task.
+            col(task.kind) != const(TaskKind.reconnect.value),
+            _after(after, rank, col(task.due_at), col(task.id)),
+        ),
+        col(task.due_at),
+        col(task.id),
     )
 
-    def asks(rank: str, due: Any, *conditions: ColumnElement[bool]) -> Select[Any]:
-        return (
-            select(
-                literal(RANKS[rank], Integer).label("rank"),
-                col(Ask.contact_id),
-                col(c.full_name).label("contact_name"),
-                due.label("due"),
-                col(Ask.id).label("key"),
-                col(Ask.id).label("reference_id"),
-            )
-            .join(c, col(c.id) == col(Ask.contact_id))
-            .where(
-                owners(col(Ask.owner_id)),
-                col(Ask.deleted_at).is_(None),
-                col(c.deleted_at).is_(None),
-                *conditions,
-            )
-        )
-
-    promises = asks(
-        "promise",
+    rank = RANKS["promise"]
+    promises = cut(
+        select(
+            literal(rank, Integer).label("rank"),
+            col(Ask.contact_id),
+            col(Ask.due_at).label("due"),
+            col(Ask.id).label("key"),
+            col(Ask.id).label("reference_id"),
+        ).where(
+            owners(col(Ask.owner_id)),
+            col(Ask.status) == AskStatus.accepted.value,
+            col(Ask.direction) == Direction.incoming.value,
+            col(Ask.due_at) < t,
+            col(Ask.deleted_at).is_(None),
+            _after(after, rank, col(Ask.due_at), col(Ask.id)),
+        ),
         col(Ask.due_at),
-        col(Ask.status) == AskStatus.accepted.value,
-        col(Ask.direction) == Direction.incoming.value,
-        col(Ask.due_at) < t,
+        col(Ask.id),
     )
-    nudges = asks(
-        "nudge",
-        add_days(col(Ask.created_at), literal(NUDGE_AFTER.days, Integer), dialect),
-        col(Ask.status) == AskStatus.open.value,
-        col(Ask.direction) == Direction.outgoing.value,
-        col(Ask.created_at) < at(as_of - NUDGE_AFTER, "nudge_before"),
+
+    rank = RANKS["nudge"]
+    nudges = cut(
+        select(
+            literal(rank, Integer).label("rank"),
+            col(Ask.contact_id),
+            add_days(col(Ask.created_at), literal(NUDGE_AFTER.days, Integer), dialect).label("due"),
+            col(Ask.id).label("key"),
+            col(Ask.id).label("reference_id"),
+        ).where(
+            owners(col(Ask.owner_id)),
+            col(Ask.status) == AskStatus.open.value,
+            col(Ask.direction) == Direction.outgoing.value,
+            col(Ask.created_at) < at(as_of - NUDGE_AFTER, "nudge_before"),
+            col(Ask.deleted_at).is_(None),
+            _after(after, rank, col(Ask.created_at), col(Ask.id), shift=NUDGE_AFTER),
+        ),
+        col(Ask.created_at),
+        col(Ask.id),
     )
-    return union_all(reconnect, tasks, promises, nudges).subquery("follow_ups")
+    parts = [current, rewound, tasks, promises, nudges]
+    if limit is not None:  # ORDER BY … LIMIT inside a UNION branch needs its own subquery
+        parts = [branch(part) for part in parts]
+    return union_all(*parts).subquery("follow_ups")

@@ -49,6 +49,7 @@ from app.scheduler.models import (
 )
 from app.scheduler.queries import (
     RANKS,
+    After,
     follow_up_items,
     overdue_contacts,
     reconnect_candidates,
@@ -110,25 +111,24 @@ async def follow_ups_page(
 ) -> FollowUpPage:
     as_of, position = _read_cursor(codec, cursor, "follow-ups", as_of)
     as_of = as_of or utcnow()
-    items = follow_up_items(_dialect(session), _one_owner(owner_id), as_of)
-    stmt = select(items)
+    after = None
     if position is not None:
         try:
-            due = datetime.fromisoformat(position["d"])
-            rank, key = int(position["r"]), uuid.UUID(position["k"])
+            after = After(
+                datetime.fromisoformat(position["d"]), int(position["r"]), uuid.UUID(position["k"])
+            )
         except (KeyError, TypeError, ValueError):
             raise BadRequest(_BAD_CURSOR) from None
-        after = at(due, "after_due")
-        stmt = stmt.where(
-            or_(
-                items.c.due > after,
-                and_(
-                    items.c.due == after,
-                    or_(items.c.rank > rank, and_(items.c.rank == rank, items.c.key > key)),
-                ),
-            )
-        )
-    stmt = stmt.order_by(items.c.due, items.c.rank, items.c.key).limit(limit + 1)
+    items = follow_up_items(
+        _dialect(session), _one_owner(owner_id), as_of, after=after, limit=limit + 1
+    )
+    # Names are joined to the page only, after every branch has stopped at the page size.
+    stmt = (
+        select(items, col(Contact.full_name).label("contact_name"))
+        .join(Contact, col(Contact.id) == items.c.contact_id)
+        .order_by(items.c.due, items.c.rank, items.c.key)
+        .limit(limit + 1)
+    )
     rows = await _rows(session, stmt)
     next_cursor = None
     if len(rows) > limit:
