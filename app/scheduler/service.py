@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, func, literal, null, or_, select, update
+from sqlalchemy import Integer, String, and_, case, func, literal, null, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -199,33 +199,54 @@ async def reciprocity_page(
 ) -> ReciprocityPage:
     as_of, position = _read_cursor(codec, cursor, "reciprocity", as_of)
     as_of = as_of or utcnow()
-    stmt = balances(_dialect(session), _one_owner(owner_id), as_of)
-    rows = await _rows(session, stmt)
-    # One row per contact the user has exchanged help with: small next to the asks summed.
-    ranked = sorted(
-        ((Balance(r.given, r.received), str(r.contact_id)) for r in rows),
-        key=lambda pair: (pair[0].score, pair[1]),
-    )
-    network = Balance(sum(b.given for b, _ in ranked), sum(b.received for b, _ in ranked))
+    owners = _one_owner(owner_id)
+    b = balances(_dialect(session), owners, as_of).subquery()
+    total = b.c.given + b.c.received
+    ranked = select(
+        b.c.contact_id,
+        b.c.given,
+        b.c.received,
+        case((total > 0, (b.c.given - b.c.received) / total), else_=0.0).label("score"),
+        # The network total rides along each row, summed before the page is cut.
+        func.sum(b.c.given).over().label("network_given"),
+        func.sum(b.c.received).over().label("network_received"),
+    ).subquery()
+    stmt = select(ranked)
     if position is not None:
         try:
-            after = (float(position["s"]), str(uuid.UUID(position["k"])))
+            score, key = float(position["s"]), uuid.UUID(position["k"])
         except (KeyError, TypeError, ValueError):
             raise BadRequest(_BAD_CURSOR) from None
-        ranked = [pair for pair in ranked if (pair[0].score, pair[1]) > after]
-    page = ranked[:limit]
+        stmt = stmt.where(
+            or_(
+                ranked.c.score > score,
+                and_(ranked.c.score == score, ranked.c.contact_id > key),
+            )
+        )
+    stmt = stmt.order_by(ranked.c.score, ranked.c.contact_id).limit(limit + 1)
+    rows = await _rows(session, stmt)
+    if rows:
+        network = Balance(rows[0].network_given, rows[0].network_received)
+    else:  # past the last page: the totals still answer
+        totals = select(func.sum(b.c.given), func.sum(b.c.received))
+        given, received = (await _rows(session, totals))[0]
+        network = Balance(given or 0.0, received or 0.0)
     next_cursor = None
-    if len(ranked) > limit:
-        score, key = page[-1][0].score, page[-1][1]
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
         next_cursor = codec.encode(
-            {"p": "reciprocity", "a": as_of.isoformat(), "s": score, "k": key}
+            {"p": "reciprocity", "a": as_of.isoformat(), "s": last.score, "k": str(last.contact_id)}
         )
     return ReciprocityPage(
         as_of=as_of,
         network=BalancePublic.of(network),
         contacts=[
-            ContactReciprocity(contact_id=uuid.UUID(key), **BalancePublic.of(b).model_dump())
-            for b, key in page
+            ContactReciprocity(
+                contact_id=row.contact_id,
+                **BalancePublic.of(Balance(row.given, row.received)).model_dump(),
+            )
+            for row in rows
         ],
         next_cursor=next_cursor,
     )
@@ -288,9 +309,15 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
             literal(TaskSource.rule.value, String),
             key,
         )
-        # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT; the order keeps
-        # concurrent runners from locking the same keys in opposite orders.
-        .where(overdue.c.contact_id.is_not(None))
+        # Contacts that already have their task are skipped here, which is much cheaper than
+        # the conflict path; ON CONFLICT still settles races. (SQLite also needs this WHERE
+        # before ON CONFLICT.) The order keeps concurrent runners from locking the same keys in
+        # opposite orders.
+        .where(
+            ~select(col(t.id))
+            .where(col(t.owner_id) == overdue.c.owner_id, col(t.rule_key) == key)
+            .exists()
+        )
         .order_by(overdue.c.owner_id, overdue.c.contact_id)
     )
     result = await session.exec(
