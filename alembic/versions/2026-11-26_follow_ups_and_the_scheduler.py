@@ -9,6 +9,7 @@ Create Date: 2026-11-26 23:23:23.256978
 
 """
 
+import math
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -59,8 +60,26 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_contacts_owner_follow_up_due", ["owner_id", "follow_up_due_at"], unique=False
         )
+        batch_op.add_column(
+            sa.Column("reciprocity_given", sa.Float(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("reciprocity_received", sa.Float(), server_default="0", nullable=False)
+        )
+        batch_op.add_column(sa.Column("reciprocity_score", sa.Float(), nullable=True))
+        batch_op.add_column(
+            sa.Column("last_resolved_at", sa.DateTime(timezone=True), nullable=True)
+        )
         batch_op.create_index(
             "ix_contacts_owner_last_contacted", ["owner_id", "last_contacted_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_contacts_owner_reciprocity",
+            ["owner_id", "reciprocity_score", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_contacts_owner_last_resolved", ["owner_id", "last_resolved_at"], unique=False
         )
 
     with op.batch_alter_table("etiquette_tasks", schema=None) as batch_op:
@@ -127,6 +146,45 @@ def _backfill() -> None:
         )
     op.execute(f"UPDATE contacts SET follow_up_due_at = {due}")
     op.execute("UPDATE etiquette_tasks SET closed_at = updated_at WHERE status <> 'pending'")
+    _backfill_reciprocity()
+
+
+# Ask kinds' weights as of this revision (1 for the others).
+_WEIGHTS = {"feedback": 2, "introduction": 2, "referral": 3, "mentorship": 3, "job": 3}
+
+
+def _backfill_reciprocity() -> None:
+    """Each contact's fulfilled asks summed as weight × 2 ** (days since 2000-01-01 / 365)."""
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        days = "extract(epoch FROM (a.resolved_at - TIMESTAMPTZ '2000-01-01 00:00:00+00')) / 86400"
+        grow = f"power(2.0, {days} / 365)"
+    else:
+        try:
+            bind.exec_driver_sql("SELECT pow(2, 2)")
+        except Exception:  # SQLite built without its math functions
+            bind.connection.dbapi_connection.create_function("pow", 2, math.pow)  # type: ignore[union-attr]
+        days = "(julianday(a.resolved_at) - julianday('2000-01-01 00:00:00'))"
+        grow = f"pow(2.0, {days} / 365)"
+    by_kind = " ".join(f"WHEN '{k}' THEN {w}" for k, w in _WEIGHTS.items())
+    amount = f"COALESCE(a.effort, CASE a.kind {by_kind} ELSE 1 END) * {grow}"
+    fulfilled = (
+        "FROM asks a WHERE a.contact_id = contacts.id AND a.status = 'fulfilled' "
+        "AND a.deleted_at IS NULL"
+    )
+    op.execute(
+        "UPDATE contacts SET "
+        f"reciprocity_given = COALESCE((SELECT sum(CASE WHEN a.direction = 'incoming' "
+        f"THEN {amount} ELSE 0 END) {fulfilled}), 0), "
+        f"reciprocity_received = COALESCE((SELECT sum(CASE WHEN a.direction = 'outgoing' "
+        f"THEN {amount} ELSE 0 END) {fulfilled}), 0), "
+        f"last_resolved_at = (SELECT max(a.resolved_at) {fulfilled})"
+    )
+    op.execute(
+        "UPDATE contacts SET reciprocity_score = CASE WHEN last_resolved_at IS NULL THEN NULL "
+        "WHEN reciprocity_given + reciprocity_received > 0 THEN (reciprocity_given - "
+        "reciprocity_received) / (reciprocity_given + reciprocity_received) ELSE 0 END"
+    )
 
 
 def downgrade() -> None:
@@ -165,6 +223,12 @@ def downgrade() -> None:
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index("ix_contacts_owner_last_contacted")
         batch_op.drop_index("ix_contacts_owner_follow_up_due")
+        batch_op.drop_index("ix_contacts_owner_last_resolved")
+        batch_op.drop_index("ix_contacts_owner_reciprocity")
+        batch_op.drop_column("last_resolved_at")
+        batch_op.drop_column("reciprocity_score")
+        batch_op.drop_column("reciprocity_received")
+        batch_op.drop_column("reciprocity_given")
         batch_op.drop_column("follow_up_due_at")
         batch_op.drop_column("last_contacted_at")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.asks import balance
 from app.asks.models import (
     ASK_REQUIRED,
     RESOLVED,
@@ -38,12 +39,20 @@ async def _apply_rules(
     await rules.apply(session, owner_id, ask.contact_id, wants, ask_id=ask.id)
 
 
+async def _refresh_balance(session: AsyncSession, owner_id: uuid.UUID, ask: Ask) -> None:
+    # Locked: the contact's stored reciprocity is read and rewritten by concurrent writers.
+    contact = await contacts.get(session, owner_id, ask.contact_id, lock=True)
+    await balance.refresh(session, contact)
+
+
 async def create(session: AsyncSession, owner_id: uuid.UUID, data: AskCreate) -> Ask:
     await contacts.require(session, owner_id, data.contact_id)
     ask = AskRepository(session, owner_id).add(Ask(**data.model_dump()))
     if data.status in RESOLVED:
         ask.resolved_at = ask.created_at
     await session.flush()
+    if ask.status == AskStatus.fulfilled:
+        await _refresh_balance(session, owner_id, ask)
     await _apply_rules(session, owner_id, ask)
     return ask
 
@@ -92,7 +101,14 @@ async def update(
         changes["resolved_at"] = now
     elif after not in RESOLVED:
         changes["resolved_at"] = None
-    if await records.merge(ask, changes, required=ASK_REQUIRED, now=now) and after != before:
+    if not await records.merge(ask, changes, required=ASK_REQUIRED, now=now):
+        return ask
+    # Kind and effort weigh a fulfilled ask in reciprocity, as its status does.
+    if AskStatus.fulfilled in {before, after} and (
+        after != before or {"kind", "effort"} & changes.keys()
+    ):
+        await _refresh_balance(session, owner_id, ask)
+    if after != before:
         await _apply_rules(session, owner_id, ask)
     return ask
 
@@ -101,4 +117,6 @@ async def delete(
     session: AsyncSession, owner_id: uuid.UUID, ask_id: uuid.UUID, if_match: IfMatch
 ) -> None:
     ask = await _records(session, owner_id).delete(ask_id, if_match)
+    if ask.status == AskStatus.fulfilled:
+        await _refresh_balance(session, owner_id, ask)
     await _apply_rules(session, owner_id, ask, deleted=True)

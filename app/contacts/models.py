@@ -89,6 +89,9 @@ class Contact(OwnedRecord, table=True):
         # Follow-ups as of now are a range scan on the maintained due date.
         Index("ix_contacts_owner_follow_up_due", "owner_id", "follow_up_due_at"),
         Index("ix_contacts_owner_last_contacted", "owner_id", "last_contacted_at"),
+        # Reciprocity as of now: a page is an index range in score order.
+        Index("ix_contacts_owner_reciprocity", "owner_id", "reciprocity_score", "id"),
+        Index("ix_contacts_owner_last_resolved", "owner_id", "last_resolved_at"),
     )
 
     full_name: str = Field(sa_type=String(200))
@@ -110,6 +113,13 @@ class Contact(OwnedRecord, table=True):
     # the contact's completed interactions, and `(that or created_at) + cadence`.
     last_contacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     follow_up_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Also server-maintained (app/asks/balance.py): the contact's fulfilled asks summed as
+    # weight × 2 ** (days from RECIPROCITY_EPOCH to resolved_at / 365), the score those sums
+    # give (null: no fulfilled ask), and the latest resolved_at among them.
+    reciprocity_given: float = Field(default=0.0)
+    reciprocity_received: float = Field(default=0.0)
+    reciprocity_score: float | None = Field(default=None)
+    last_resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ContactCreate(ContactFields):

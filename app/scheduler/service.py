@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.asks import balance
 from app.asks.reciprocity import Balance
 from app.asks.repository import AskRepository, Owners, balances, taking
 from app.auth.models import User
@@ -199,8 +200,74 @@ async def reciprocity_page(
 ) -> ReciprocityPage:
     as_of, position = _read_cursor(codec, cursor, "reciprocity", as_of)
     as_of = as_of or utcnow()
-    owners = _one_owner(owner_id)
-    b = balances(_dialect(session), owners, as_of).subquery()
+    after: tuple[float, uuid.UUID] | None = None
+    if position is not None:
+        try:
+            after = float(position["s"]), uuid.UUID(position["k"])
+        except (KeyError, TypeError, ValueError):
+            raise BadRequest(_BAD_CURSOR) from None
+    c = Contact
+    latest = select(func.max(col(c.last_resolved_at))).where(col(c.owner_id) == owner_id)
+    resolved_by = (await _rows(session, latest))[0][0]
+    if resolved_by is None or resolved_by <= as_of:
+        page = await _stored_reciprocity(session, owner_id, as_of, after, limit)
+    else:  # some help was recorded after as_of: sum the asks as of then
+        page = await _summed_reciprocity(session, owner_id, as_of, after, limit)
+    network, rows = page
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = codec.encode(
+            {"p": "reciprocity", "a": as_of.isoformat(), "s": last[2], "k": str(last[0])}
+        )
+    return ReciprocityPage(
+        as_of=as_of,
+        network=BalancePublic.of(network),
+        contacts=[
+            ContactReciprocity(contact_id=contact_id, **BalancePublic.of(b).model_dump())
+            for contact_id, b, _ in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+_Ranked = list[tuple[uuid.UUID, Balance, float]]
+
+
+async def _stored_reciprocity(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    as_of: datetime,
+    after: tuple[float, uuid.UUID] | None,
+    limit: int,
+) -> tuple[Balance, _Ranked]:
+    """From the sums kept on each contact (valid: nothing was resolved after `as_of`)."""
+    c = Contact
+    score = col(c.reciprocity_score)
+    mine = (col(c.owner_id) == owner_id, col(c.deleted_at).is_(None), score.is_not(None))
+    stmt = select(col(c.id), col(c.reciprocity_given), col(c.reciprocity_received), score).where(
+        *mine
+    )
+    if after is not None:
+        stmt = stmt.where(or_(score > after[0], and_(score == after[0], col(c.id) > after[1])))
+    rows = await _rows(session, stmt.order_by(score, col(c.id)).limit(limit + 1))
+    totals = select(func.sum(col(c.reciprocity_given)), func.sum(col(c.reciprocity_received)))
+    given, received = (await _rows(session, totals.where(*mine)))[0]
+    factor = balance.scale(as_of)
+    network = Balance((given or 0.0) * factor, (received or 0.0) * factor)
+    return network, [(r[0], Balance(r[1] * factor, r[2] * factor), r[3]) for r in rows]
+
+
+async def _summed_reciprocity(
+    session: AsyncSession,
+    owner_id: uuid.UUID,
+    as_of: datetime,
+    after: tuple[float, uuid.UUID] | None,
+    limit: int,
+) -> tuple[Balance, _Ranked]:
+    """By summing the fulfilled asks resolved by `as_of`: one GROUP BY in the database."""
+    b = balances(_dialect(session), _one_owner(owner_id), as_of).subquery()
     total = b.c.given + b.c.received
     ranked = select(
         b.c.contact_id,
@@ -212,11 +279,8 @@ async def reciprocity_page(
         func.sum(b.c.received).over().label("network_received"),
     ).subquery()
     stmt = select(ranked)
-    if position is not None:
-        try:
-            score, key = float(position["s"]), uuid.UUID(position["k"])
-        except (KeyError, TypeError, ValueError):
-            raise BadRequest(_BAD_CURSOR) from None
+    if after is not None:
+        score, key = after
         stmt = stmt.where(
             or_(
                 ranked.c.score > score,
@@ -231,35 +295,18 @@ async def reciprocity_page(
         totals = select(func.sum(b.c.given), func.sum(b.c.received))
         given, received = (await _rows(session, totals))[0]
         network = Balance(given or 0.0, received or 0.0)
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = codec.encode(
-            {"p": "reciprocity", "a": as_of.isoformat(), "s": last.score, "k": str(last.contact_id)}
-        )
-    return ReciprocityPage(
-        as_of=as_of,
-        network=BalancePublic.of(network),
-        contacts=[
-            ContactReciprocity(
-                contact_id=row.contact_id,
-                **BalancePublic.of(Balance(row.given, row.received)).model_dump(),
-            )
-            for row in rows
-        ],
-        next_cursor=next_cursor,
-    )
+    return network, [(r.contact_id, Balance(r.given, r.received), r.score) for r in rows]
 
 
 async def contact_reciprocity(
     session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID, as_of: datetime | None
 ) -> ContactReciprocity:
-    await contacts.get(session, owner_id, contact_id)  # 404 for a missing or foreign contact
-    found = await AskRepository(session, owner_id).balances({contact_id}, as_of or utcnow())
-    return ContactReciprocity(
-        contact_id=contact_id, **BalancePublic.of(found[contact_id]).model_dump()
-    )
+    contact = await contacts.get(session, owner_id, contact_id)  # 404: missing or foreign
+    as_of = as_of or utcnow()
+    found = balance.stored(contact, as_of)
+    if found is None:  # help recorded after as_of: sum the asks as of then
+        found = (await AskRepository(session, owner_id).balances({contact_id}, as_of))[contact_id]
+    return ContactReciprocity(contact_id=contact_id, **BalancePublic.of(found).model_dump())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,16 +8,14 @@ whole networks with a reference model.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-from sqlalchemy import update
-from sqlmodel import SQLModel
 
 from app.asks.reciprocity import Balance
 from app.core.vocabulary import AskKind
+from tests.backdate import set_columns
 from tests.scheduler.test_reference import decayed_weight
 
 AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -69,10 +67,7 @@ async def fulfilled(
     assert r.status_code == 201, r.text
     if resolved_at is None:
         return datetime.fromisoformat(r.json()["resolved_at"])
-    asks = SQLModel.metadata.tables["asks"]
-    row = asks.c.id == uuid.UUID(r.json()["id"])
-    async with app.state.runtime.db.writer.begin() as conn:
-        await conn.execute(update(asks).where(row).values(resolved_at=resolved_at))
+    await set_columns(app, "asks", r.json()["id"], resolved_at=resolved_at)
     return resolved_at
 
 

@@ -31,9 +31,8 @@ import pytest
 from fastapi import FastAPI
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import update
-from sqlmodel import SQLModel
 
+from tests.backdate import set_columns
 from tests.conftest import sign_up
 
 # --- the contract's constants, copied from PRODUCT.md (not imported from app/) ---
@@ -529,13 +528,6 @@ async def patch(client: httpx.AsyncClient, h: dict[str, str], url: str, body: di
 async def delete(client: httpx.AsyncClient, h: dict[str, str], url: str) -> None:
     r = await client.delete(url, headers=h)
     assert r.status_code == 204, r.text
-
-
-async def set_columns(app: FastAPI, table: str, record_id: str, **values: Any) -> None:
-    """Change server-owned columns directly (times the API sets to "now")."""
-    t = SQLModel.metadata.tables[table]
-    async with app.state.runtime.db.writer.begin() as conn:
-        await conn.execute(update(t).where(t.c.id == uuid.UUID(record_id)).values(**values))
 
 
 async def contact(client: httpx.AsyncClient, h: dict[str, str], **fields: Any) -> dict:
