@@ -73,11 +73,10 @@ def decayed_weight(dialect: str, as_of: datetime) -> ColumnElement[float]:
     return decayed
 
 
-def balances(
-    dialect: str, owners: Owners, as_of: datetime, contact_ids: set[uuid.UUID] | None = None
-) -> Select[Any]:
+def balances(dialect: str, owners: Owners, as_of: datetime, contact_ids: Any = None) -> Select[Any]:
     """(owner_id, contact_id, given, received) of each contact with a fulfilled ask ≤ as_of:
-    one GROUP BY in the database, whatever the number of asks."""
+    one GROUP BY in the database, whatever the number of asks. `contact_ids`: a set of ids or
+    a subquery selecting them, to sum only those contacts' asks."""
     amount = decayed_weight(dialect, as_of)
     incoming = col(Ask.direction) == Direction.incoming.value
     stmt: Any = (

@@ -30,7 +30,8 @@ from sqlalchemy.sql import ColumnElement, CompoundSelect, Select
 from sqlmodel import col
 
 from app.asks.models import Ask, AskStatus, Direction
-from app.asks.repository import Owners
+from app.asks.reciprocity import STANCE_THRESHOLD
+from app.asks.repository import Owners, balances, taking
 from app.contacts.models import Contact
 from app.core.sql import add_days, at, const, time_text, uuid_text
 from app.core.vocabulary import CIRCLE_CADENCE_DAYS, Circle
@@ -300,3 +301,27 @@ def follow_up_items(
     if limit is not None:  # ORDER BY … LIMIT inside a UNION branch needs its own subquery
         parts = [branch(part) for part in parts]
     return union_all(*parts).subquery("follow_ups")
+
+
+def taking_contacts(dialect: str, owners: Owners, as_of: datetime) -> Any:
+    """(owner_id, contact_id) of the live contacts whose stance as of `as_of` is `taking`.
+
+    Contacts with no help resolved after `as_of` read their stored score (app/asks/balance.py);
+    only the others have their asks summed.
+    """
+    c = Contact
+    t = at(as_of, "as_of")
+    stored: Any = select(col(c.owner_id).label("owner_id"), col(c.id).label("contact_id")).where(
+        owners(col(c.owner_id)),
+        col(c.deleted_at).is_(None),
+        col(c.last_resolved_at) <= t,
+        col(c.reciprocity_score) < -STANCE_THRESHOLD,
+    )
+    rewound = select(col(c.id)).where(owners(col(c.owner_id)), col(c.last_resolved_at) > t)
+    b = balances(dialect, owners, as_of, contact_ids=rewound).subquery()
+    summed = (
+        select(b.c.owner_id, b.c.contact_id)
+        .join(c, col(c.id) == b.c.contact_id)
+        .where(col(c.deleted_at).is_(None), taking(b.c.given, b.c.received))
+    )
+    return union_all(stored, summed).subquery("taking")

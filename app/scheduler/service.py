@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.asks import balance
 from app.asks.reciprocity import Balance
-from app.asks.repository import AskRepository, Owners, balances, taking
+from app.asks.repository import AskRepository, Owners, balances
 from app.auth.models import User
 from app.contacts import follow_up
 from app.contacts import service as contacts
@@ -28,7 +28,7 @@ from app.contacts.models import Contact
 from app.core.db import Database, utcnow
 from app.core.errors import BadRequest
 from app.core.pagination import CursorCodec
-from app.core.sql import at, new_uuid
+from app.core.sql import at, const, new_uuid
 from app.etiquette import rules
 from app.etiquette.models import (
     MAX_TITLE,
@@ -55,6 +55,7 @@ from app.scheduler.queries import (
     overdue_contacts,
     reconnect_candidates,
     reconnect_key,
+    taking_contacts,
 )
 
 OFFER_HELP_DUE = timedelta(days=7)
@@ -411,13 +412,13 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
         .order_by(col(t.id))
         .with_for_update(key_share=True),
     )
-    b = balances(dialect, owners, as_of).subquery()
+    taker = taking_contacts(dialect, owners, as_of)
     c = Contact
     quiet_since = at(as_of - OFFER_HELP_QUIET, "quiet_since")
     recently_closed = (
         select(col(t.id))
         .where(
-            col(t.contact_id) == b.c.contact_id,
+            col(t.contact_id) == taker.c.contact_id,
             col(t.kind) == TaskKind.offer_help.value,
             col(t.source) == TaskSource.rule.value,
             or_(
@@ -427,11 +428,22 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
         )
         .exists()
     )
+    pending = (
+        select(col(t.id))
+        .where(
+            col(t.contact_id) == taker.c.contact_id,
+            col(t.kind) == const(TaskKind.offer_help.value),
+            col(t.source) == const(TaskSource.rule.value),
+            col(t.status) == const(TaskStatus.pending.value),
+            col(t.deleted_at).is_(None),
+        )
+        .exists()
+    )
     offer = (
         select(
             new_uuid(dialect),
-            b.c.owner_id,
-            b.c.contact_id,
+            taker.c.owner_id,
+            taker.c.contact_id,
             *stamps(),
             literal(TaskKind.offer_help.value, String),
             _title("Offer your help to ", col(c.full_name)),
@@ -440,9 +452,10 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
             literal(TaskSource.rule.value, String),
             null(),
         )
-        .join(c, col(c.id) == b.c.contact_id)
-        .where(col(c.deleted_at).is_(None), taking(b.c.given, b.c.received), ~recently_closed)
-        .order_by(b.c.owner_id, b.c.contact_id)
+        .join(c, col(c.id) == taker.c.contact_id)
+        # A pending task already there is skipped here (cheaper than the conflict path).
+        .where(~recently_closed, ~pending)
+        .order_by(taker.c.owner_id, taker.c.contact_id)
     )
     result = await session.exec(
         _insert(dialect).from_select(_TASK_COLUMNS, offer).on_conflict_do_nothing()
@@ -510,9 +523,7 @@ async def run_for_all(db: Database, as_of: datetime | None, policy: AllUsersPoli
             dialect = _dialect(session)
             items = follow_up_items(dialect, owners, as_of)
             follow_ups = (await _rows(session, select(func.count()).select_from(items)))[0][0]
-            b = balances(dialect, owners, as_of).subquery()
-            is_taking = taking(b.c.given, b.c.received)
-            counted = select(func.count()).select_from(b).where(is_taking)
+            counted = select(func.count()).select_from(taking_contacts(dialect, owners, as_of))
             taking_count = (await _rows(session, counted))[0][0]
             await session.exec(update(User).where(col(User.id).in_(ids)).values(scheduled_at=as_of))
             batches.append(
