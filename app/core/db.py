@@ -132,7 +132,9 @@ class Database:
     def _sqlite_engine(self, url: str, *, immediate: bool) -> AsyncEngine:
         # Pooled: opening a connection (a thread in aiosqlite, five PRAGMAs, a cold page cache)
         # cost several milliseconds per request, more than the queries of a page.
-        engine = create_async_engine(url, pool_size=5, max_overflow=10)
+        in_memory = ":memory:" in url or url.rstrip("/").endswith(":")
+        pooling: dict[str, Any] = {} if in_memory else {"pool_size": 5, "max_overflow": 10}
+        engine = create_async_engine(url, **pooling)
         busy_ms = self.settings.sqlite_busy_timeout_ms
 
         @event.listens_for(engine.sync_engine, "connect")
