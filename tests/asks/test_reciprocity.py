@@ -16,20 +16,10 @@ import pytest
 from app.asks.reciprocity import Balance
 from app.core.vocabulary import AskKind
 from tests.backdate import set_columns
+from tests.scheduler.test_reference import KIND_WEIGHTS as CONTRACT_WEIGHTS
 from tests.scheduler.test_reference import decayed_weight
 
 AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-CONTRACT_WEIGHTS = {
-    "information": 1,
-    "advice": 1,
-    "support": 1,
-    "other": 1,
-    "feedback": 2,
-    "introduction": 2,
-    "referral": 3,
-    "mentorship": 3,
-    "job": 3,
-}
 
 
 def iso(moment: datetime) -> str:
