@@ -23,9 +23,12 @@ What "realistic" means here (PRODUCT.md's concepts):
   RULE_TASKS_DAYS days, so that the scheduler's re-check of recent records finds nothing
   missing, as it would in service; older records get only a few, with some custom tasks;
   pending or closed.
-The maintained follow-up columns are filled as the app maintains them
-(app/contacts/follow_up.py): `last_contacted_at` = the latest `occurred_at` of the contact's
-completed, non-deleted interactions; `follow_up_due_at` = (that, or `created_at`) + the cadence.
+The maintained columns are filled as the app maintains them: (app/contacts/follow_up.py)
+`last_contacted_at` = the latest `occurred_at` of the contact's completed, non-deleted
+interactions; `follow_up_due_at` = (that, or `created_at`) + the cadence; (app/asks/balance.py)
+`reciprocity_given` / `reciprocity_received` = its fulfilled, non-deleted asks' weights ×
+2 ** (days from the epoch to `resolved_at` / 365), by direction, `reciprocity_score` the score
+they give (null without a fulfilled ask), `last_resolved_at` the latest `resolved_at` of those.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ from typing import Any
 from alembic.config import Config
 
 from alembic import command
+from app.asks.balance import EPOCH as RECIPROCITY_EPOCH
+from app.asks.reciprocity import HALF_LIFE_DAYS, KIND_WEIGHTS
 from app.core.config import dialect_of
 from app.core.vocabulary import CIRCLE_CADENCE_DAYS, AskKind, Circle
 
@@ -123,7 +128,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "full_name",
         "email", "phone", "organization", "title", "field", "circle", "how_met", "tags", "notes",
         "role", "open_to", "cadence_days", "track_follow_ups", "snoozed_until",
-        "last_contacted_at", "follow_up_due_at",
+        "last_contacted_at", "follow_up_due_at", "reciprocity_given", "reciprocity_received",
+        "reciprocity_score", "last_resolved_at",
     ),
     "interactions": (
         "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "contact_id",
@@ -333,6 +339,9 @@ def micros(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * US + delta.microseconds
 
 
+RECIPROCITY_EPOCH_US = micros(RECIPROCITY_EPOCH)
+
+
 class UserData:
     """The rows of one generated user: deterministic for (seed, dataset, index, anchor)."""
 
@@ -523,7 +532,10 @@ class UserData:
             )
         )  # fmt: skip
 
-        self._asks(contact_id, name, created, life, asks, tasks)
+        # The stored reciprocity (app/asks/balance.py) comes from the asks, made after the
+        # contact's row so that the random stream, and so the data, is as before it existed.
+        stored = self._asks(contact_id, name, created, life, asks, tasks)
+        contacts[-1] += stored
         if r() < self.dataset.tasks_per_user / self.dataset.contacts_per_user:
             self._task(contact_id, name, thanked, tasks)
 
@@ -535,10 +547,14 @@ class UserData:
         life: int,
         asks: list[tuple[Any, ...]],
         tasks: list[tuple[Any, ...]],
-    ) -> None:
+    ) -> tuple[Any, ...]:
+        """The contact's asks; returns its stored reciprocity as app/asks/balance.py keeps it:
+        (reciprocity_given, reciprocity_received, reciprocity_score, last_resolved_at)."""
         rng, anchor, owner, t = self.rng, self.anchor, self.owner, self.enc.time
         r = rng.random
         recent = anchor - RULE_TASKS_DAYS * DAY_US
+        given = received = 0.0
+        latest: int | None = None
         for _ in range(_poisson(rng, self.dataset.asks_per_contact)):
             asked = created + int(life * r())
             status = ASK_STATUSES[int(r() * len(ASK_STATUSES))]
@@ -552,17 +568,27 @@ class UserData:
                 version += 1
             ask_id = self._uuid()
             direction = "outgoing" if r() < 0.55 else "incoming"
+            kind = ASK_KINDS[int(r() * len(ASK_KINDS))].value
+            statement = STATEMENTS[int(r() * len(STATEMENTS))]
+            researched = r() < 0.6
+            effort = 1 + int(r() * 5) if r() < 0.2 else None
             asks.append(
                 (
                     ask_id, owner, t(asked), t(updated), version,
-                    None if deleted is None else t(deleted), contact_id, direction,
-                    ASK_KINDS[int(r() * len(ASK_KINDS))].value,
-                    STATEMENTS[int(r() * len(STATEMENTS))],
-                    r() < 0.6, status, None if due is None else t(due),
-                    None if resolved is None else t(resolved),
-                    1 + int(r() * 5) if r() < 0.2 else None,
+                    None if deleted is None else t(deleted), contact_id, direction, kind,
+                    statement, researched, status, None if due is None else t(due),
+                    None if resolved is None else t(resolved), effort,
                 )
             )  # fmt: skip
+            if status == "fulfilled" and deleted is None and resolved is not None:
+                grown = (effort or KIND_WEIGHTS.get(kind, 1)) * 2.0 ** (
+                    (resolved - RECIPROCITY_EPOCH_US) / DAY_US / HALF_LIFE_DAYS
+                )
+                if direction == "incoming":
+                    given += grown
+                else:
+                    received += grown
+                latest = resolved if latest is None else max(latest, resolved)
             if (
                 resolved is not None
                 and status == "fulfilled"
@@ -575,6 +601,11 @@ class UserData:
                     "rule2", "thank_you_note", f"Thank {name} for their help", ask_id,
                     contact_id, resolved + 48 * HOUR_US, resolved, tasks, by_ask=True,
                 )  # fmt: skip
+        if latest is None:
+            return 0.0, 0.0, None, None
+        total = given + received
+        score = 0.0 if total == 0 else (given - received) / total
+        return given, received, score, t(latest)
 
     def _rule_task(
         self,
@@ -952,16 +983,19 @@ def generate(
 
 def verify(url: str) -> dict[str, int]:
     """Count the rows that break what the app maintains (all zero when the data is right):
-    `last_contacted_at`, `follow_up_due_at`, and the rule 1–4 tasks of the last week."""
-    from sqlalchemy import func, select
+    `last_contacted_at`, `follow_up_due_at`, the stored reciprocity, and the rule 1–4 tasks of
+    the last week."""
+    from sqlalchemy import case, func, or_, select
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlmodel import col
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from app.asks.balance import EPOCH
+    from app.asks.models import Ask
     from app.contacts.models import Contact
     from app.core.config import async_url
     from app.core.db import utcnow
-    from app.core.sql import add_days
+    from app.core.sql import add_days, at, days_between, power
     from app.etiquette import rules
     from app.interactions.models import Interaction
     from app.scheduler.queries import cadence
@@ -982,6 +1016,31 @@ def verify(url: str) -> dict[str, int]:
         due = add_days(
             func.coalesce(col(c.last_contacted_at), col(c.created_at)), cadence(), dialect
         )
+        # The stored reciprocity, recomputed as app/asks/balance.py `refresh` does.
+        a = Ask
+        fulfilled = (
+            col(a.contact_id) == col(c.id),
+            col(a.status) == "fulfilled",
+            col(a.deleted_at).is_(None),
+        )
+        weight = func.coalesce(col(a.effort), case(KIND_WEIGHTS, value=col(a.kind), else_=1))
+        grown = weight * power(
+            2.0, days_between(col(a.resolved_at), at(EPOCH, "epoch"), dialect) / HALF_LIFE_DAYS,
+            dialect,
+        )  # fmt: skip
+
+        def summed(direction: str) -> Any:
+            return func.coalesce(
+                select(func.sum(grown))
+                .where(*fulfilled, col(a.direction) == direction)
+                .scalar_subquery(),
+                0.0,
+            )
+
+        def off(stored: Any, direction: str) -> Any:
+            return func.abs(stored - summed(direction)) > 1e-6 * func.abs(stored) + 1e-9
+
+        latest_resolved = select(func.max(col(a.resolved_at))).where(*fulfilled).scalar_subquery()
         out: dict[str, int] = {}
         try:
             async with engine.connect() as conn:
@@ -995,6 +1054,19 @@ def verify(url: str) -> dict[str, int]:
                 out["contacts with a wrong follow_up_due_at"] = (
                     await conn.execute(
                         select(func.count()).where(col(c.follow_up_due_at).is_distinct_from(due))
+                    )
+                ).scalar_one()
+                out["contacts with a wrong stored reciprocity"] = (
+                    await conn.execute(
+                        select(func.count()).where(
+                            or_(
+                                off(col(c.reciprocity_given), "incoming"),
+                                off(col(c.reciprocity_received), "outgoing"),
+                                col(c.last_resolved_at).is_distinct_from(latest_resolved),
+                                col(c.reciprocity_score).is_(None)
+                                != col(c.last_resolved_at).is_(None),
+                            )
+                        )
                     )
                 ).scalar_one()
                 async with AsyncSession(bind=conn) as session:

@@ -10,13 +10,17 @@ What it does:
    SQLite file: times `follow_ups_page` and `reciprocity_page` (app/scheduler/service.py)
    called directly with a session, and the same through the whole ASGI app with httpx, for
    as_of = now, 30 days ago, 1 year ago and 30 days ahead: median and p95 over `--runs`
-   runs after `--warmup` ones; captures the query plans (EXPLAIN (ANALYZE, BUFFERS) on
+   runs after `--warmup` ones, through the app's own engine and sessions (app/core/db.py:
+   pooling, and on PostgreSQL `jit = off` and the other server_settings); catches the
+   statements a call sends (SQL and parameters as the driver receives them), times each
+   alone and captures its plan (auto_explain's EXPLAIN ANALYZE of the prepared statement on
    PostgreSQL, EXPLAIN QUERY PLAN on SQLite);
 3. all users (1,000 users × 1,000 contacts × 10 interactions) on PostgreSQL: `run_for_all`
    with the default policy (batches of 100 users), in a fresh process: the first run (it
    creates the reconnect and offer-help tasks) and a second one right after, wall time and
    peak memory growth of the process;
-4. writes docs/benchmarks.md (figures against the targets, and the plans).
+4. writes docs/benchmarks.md (figures against the targets, and the plans), carrying over
+   its hand-written Diagnosis section (flagged as written for an earlier run).
 """
 
 from __future__ import annotations
@@ -41,13 +45,11 @@ import tracemalloc
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ClauseElement, Executable
+from sqlalchemy import event, func, select, text
 
 from bench.generate import ALL_USERS, POWER_USER, Generated, generate
 from tests.pg import PostgresCluster
@@ -145,55 +147,104 @@ async def timed(call: Callable[[], Awaitable[Any]], runs: int, warmup: int) -> l
 
 
 # ---------------------------------------------------------------------------------------------
-# Query plans
+# Query plans: the statements the service runs, caught as the driver receives them
+
+# PostgreSQL plans a prepared statement for its parameters on its first five executions, then
+# may keep a generic plan (its conditions then show $1, $2 …): the plans shown are those of the
+# last of PLAN_CALLS calls in one session, as the timed runs (warmed up, on a pooled
+# connection whose prepared statements persist) execute them.
+PLAN_CALLS = 7
+
+AUTO_EXPLAIN = (
+    "LOAD 'auto_explain'",
+    "SET auto_explain.log_min_duration = 0",
+    "SET auto_explain.log_analyze = on",
+    "SET auto_explain.log_buffers = on",
+    "SET auto_explain.log_triggers = on",
+)
+MARKER = "bench_marker"
 
 
-class Explain(Executable, ClauseElement):
-    """`EXPLAIN … <statement>`, compiled by the statement's own dialect with its binds."""
+class StatementLog:
+    """The statements an engine runs while recording: SQL and parameters as the driver gets
+    them, so that what is explained and timed is what the app sends, not a copy of it."""
 
-    inherit_cache = False
+    def __init__(self, engine: Any) -> None:
+        self.recording = False
+        self.statements: list[tuple[str, Any]] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", self._record)
 
-    def __init__(self, statement: Any, prefix: str) -> None:
-        self.statement = statement
-        self.prefix = prefix
+    def _record(
+        self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        words = statement.lstrip().split(None, 1)
+        if self.recording and words and words[0].upper() in {"SELECT", "WITH"}:
+            self.statements.append((statement, parameters))
 
-
-@compiles(Explain)
-def _compile_explain(element: Explain, compiler: Any, **kw: Any) -> str:
-    text = element.prefix + " " + compiler.process(element.statement, **kw)
-    # The rows are the plan's, not the statement's: no result processing by its columns.
-    compiler._result_columns = []
-    compiler._ordered_columns = False
-    return text
-
-
-def follow_ups_statement(dialect: str, owner_id: uuid.UUID, as_of: datetime) -> Any:
-    """The statement `follow_ups_page` runs for a first page (app/scheduler/service.py)."""
-    from app.scheduler.queries import follow_up_items
-
-    items = follow_up_items(dialect, lambda column: column == owner_id, as_of)
-    return select(items).order_by(items.c.due, items.c.rank, items.c.key).limit(PAGE + 1)
+    async def catch(self, call: Callable[[], Awaitable[Any]]) -> list[tuple[str, Any]]:
+        self.statements, self.recording = [], True
+        try:
+            await call()
+        finally:
+            self.recording = False
+        return list(self.statements)
 
 
-def reciprocity_statement(dialect: str, owner_id: uuid.UUID, as_of: datetime) -> Any:
-    """The statement `reciprocity_page` runs (app/asks/repository.py `balances`)."""
-    from app.asks.repository import balances
+def page_statement_label(sql: str) -> str:
+    q = " ".join(sql.split())
+    if "rule_key IN" in q:
+        return "the page's reconnect tasks (by rule_key)"
+    if "UNION ALL" in q:
+        return "the page: five branches, each ORDER BY … LIMIT, names joined after"
+    if q.startswith("SELECT max(contacts.last_resolved_at)"):
+        return "latest resolution (max last_resolved_at)"
+    if "ORDER BY contacts.reciprocity_score" in q:
+        return "the page from the stored scores"
+    if q.startswith("SELECT sum(contacts.reciprocity_given)"):
+        return "network totals from the stored sums"
+    if "sum(" in q and "OVER ()" in q:
+        return "the page summed from the asks (window sums, ORDER BY score LIMIT)"
+    if q.startswith("SELECT sum("):
+        return "network totals summed from the asks (past the last page)"
+    return _short_sql(q)[:100]
 
-    return balances(dialect, lambda column: column == owner_id, as_of)
 
-
-async def explain(session: Any, statement: Any, dialect: str) -> str:
-    conn = await session.connection()
-    if dialect == "postgresql":
-        rows = (await conn.execute(Explain(statement, "EXPLAIN (ANALYZE, BUFFERS)"))).all()
-        return "\n".join(row[0] for row in rows)
-    rows = (await conn.execute(Explain(statement, "EXPLAIN QUERY PLAN"))).all()
+async def sqlite_plan(conn: Any, sql: str, parameters: Any) -> str:
+    rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, parameters)).all()
     depth: dict[int, int] = {0: -1}
     lines = []
     for node, parent, _, detail in rows:
         depth[node] = depth.get(parent, -1) + 1
         lines.append("  " * depth[node] + detail)
     return "\n".join(lines)
+
+
+def _log_size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+def _read_log(path: Path, offset: int) -> str:
+    with path.open(errors="replace") as log:
+        log.seek(offset)
+        return log.read()
+
+
+async def postgres_plans(
+    db: Any, call: Callable[[Any], Awaitable[Any]], server_log: Path
+) -> list[dict[str, Any]]:
+    """auto_explain's EXPLAIN ANALYZE of each statement of the last of PLAN_CALLS calls."""
+    offset = _log_size(server_log)
+    async with db.read_sessions() as session:
+        conn = await session.connection()
+        for setting in AUTO_EXPLAIN:
+            await conn.execute(text(setting))
+        for n in range(PLAN_CALLS):
+            await conn.execute(text(f"SELECT 'call {n}' AS {MARKER}"))
+            await call(session)
+        await session.rollback()  # the SETs go with the transaction
+    plans = auto_explain_plans(_read_log(server_log, offset))
+    marks = [n for n, plan in enumerate(plans) if MARKER in plan["query"]]
+    return plans[marks[-1] + 1 :] if marks else []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,9 +258,12 @@ class PowerUserResult:
     timings: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     # as_of label → {"follow_ups": total items, "first_page": n, "reciprocity": contacts}
     sizes: dict[str, dict[str, int]] = field(default_factory=dict)
-    plans: dict[str, str] = field(default_factory=dict)
+    # as_of label → query → the statements of one call: label, sql, runs (ms), plan
+    statements: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     # Opening a read session and running SELECT 1: the floor under every service figure.
     baseline: list[float] = field(default_factory=list)
+    # How the app's engine and sessions are set up (what the figures were measured with).
+    setup: dict[str, str] = field(default_factory=dict)
 
 
 def as_of_cases(now: datetime) -> list[tuple[str, datetime | None]]:
@@ -221,8 +275,30 @@ def as_of_cases(now: datetime) -> list[tuple[str, datetime | None]]:
     ]
 
 
+async def app_setup(db: Any) -> dict[str, str]:
+    """The settings the app's own sessions run with (app/core/db.py), read through them."""
+    pool = db.reader.sync_engine.pool
+    size = pool.size() if hasattr(pool, "size") else None
+    out = {"pool": type(pool).__name__ + (f" (size {size})" if size is not None else "")}
+    async with db.read_sessions() as session:
+        conn = await session.connection()
+        if db.dialect == "postgresql":
+            for name in ("jit", "plan_cache_mode", "work_mem", "statement_timeout"):
+                out[name] = (await conn.exec_driver_sql(f"SHOW {name}")).scalar_one()
+        else:
+            for name in ("journal_mode", "synchronous", "cache_size", "mmap_size"):
+                out[name] = str((await conn.exec_driver_sql(f"PRAGMA {name}")).scalar_one())
+    return out
+
+
 async def measure_power_user(
-    url: str, owner_id: uuid.UUID, runs: int, warmup: int, database: str, generated: Generated
+    url: str,
+    owner_id: uuid.UUID,
+    runs: int,
+    warmup: int,
+    database: str,
+    generated: Generated,
+    server_log: Path | None = None,
 ) -> PowerUserResult:
     import httpx
 
@@ -240,9 +316,11 @@ async def measure_power_user(
     runtime = app.state.runtime
     db, codec = runtime.db, runtime.list_cursors
     dialect = db.dialect
+    caught = StatementLog(db.reader)
     token = create_access_token(owner_id, settings.signing_key, utcnow(), timedelta(hours=2))
     headers = {"Authorization": f"Bearer {token}"}
     result = PowerUserResult(database=database, generated=_generated_summary(generated))
+    result.setup = await app_setup(db)
     owners = lambda column: column == owner_id  # noqa: E731
 
     async def empty() -> None:
@@ -256,16 +334,22 @@ async def measure_power_user(
         for label, as_of in as_of_cases(now):
             params = {} if as_of is None else {"as_of": as_of.isoformat()}
             result.timings[label] = {}
+            result.statements[label] = {}
             for name, page, path in (
                 ("follow-ups", service.follow_ups_page, "/v1/follow-ups"),
                 ("reciprocity", service.reciprocity_page, "/v1/reciprocity"),
             ):
 
-                async def direct(page: Any = page, as_of: datetime | None = as_of) -> Any:
+                async def in_session(
+                    session: Any, page: Any = page, as_of: datetime | None = as_of
+                ) -> Any:
+                    return await page(
+                        session, owner_id, codec, as_of=as_of, limit=PAGE, cursor=None
+                    )
+
+                async def direct(in_session: Any = in_session) -> Any:
                     async with db.read_sessions() as session:
-                        return await page(
-                            session, owner_id, codec, as_of=as_of, limit=PAGE, cursor=None
-                        )
+                        return await in_session(session)
 
                 async def http(path: str = path, params: dict[str, str] = params) -> None:
                     response = await client.get(path, params=params, headers=headers)
@@ -275,35 +359,50 @@ async def measure_power_user(
                     "service": await timed(direct, runs, warmup),
                     "http": await timed(http, runs, warmup),
                 }
+                # The same call's statements, each timed alone (parameters as sent), then
+                # explained: the split between the database and the rest of the service.
+                statements = []
+                async with db.read_sessions() as session:
+                    conn = await session.connection()
+                    for sql, parameters in await caught.catch(direct):
+
+                        async def run(
+                            sql: str = sql, parameters: Any = parameters, conn: Any = conn
+                        ) -> None:
+                            (await conn.exec_driver_sql(sql, parameters)).all()
+
+                        statements.append(
+                            {
+                                "label": page_statement_label(sql),
+                                "sql": sql,
+                                "runs": await timed(run, runs, warmup),
+                                "plan": (
+                                    await sqlite_plan(conn, sql, parameters)
+                                    if dialect == "sqlite"
+                                    else ""
+                                ),
+                            }
+                        )
+                if dialect == "postgresql" and server_log is not None:
+                    plans = await postgres_plans(db, in_session, server_log)
+                    for statement, plan in zip(statements, plans, strict=False):
+                        statement["plan"] = plan["plan"]
+                        statement["plan_ms"] = plan["ms"]
+                result.statements[label][name] = statements
             moment = as_of or utcnow()
             async with db.read_sessions() as session:
                 conn = await session.connection()
                 items = follow_up_items(dialect, owners, moment)
                 total = (await conn.execute(select(func.count()).select_from(items))).scalar()
                 contacts = len((await conn.execute(balances(dialect, owners, moment))).all())
-                page = await service.follow_ups_page(
+                first = await service.follow_ups_page(
                     session, owner_id, codec, as_of=moment, limit=PAGE, cursor=None
                 )
             result.sizes[label] = {
                 "follow_ups": int(total or 0),
-                "first_page": len(page.items),
+                "first_page": len(first.items),
                 "reciprocity": contacts,
             }
-
-        plan_cases = [("now", now), ("1 year ago", now - timedelta(days=365))]
-        async with db.read_sessions() as session:
-            for label, moment in plan_cases:
-                result.plans[f"follow-ups, as_of = {label}"] = await explain(
-                    session, follow_ups_statement(dialect, owner_id, moment), dialect
-                )
-                if dialect != "postgresql":
-                    break  # the same SQL, so the same plan, whatever as_of is
-            for label, moment in plan_cases:
-                result.plans[f"reciprocity, as_of = {label}"] = await explain(
-                    session, reciprocity_statement(dialect, owner_id, moment), dialect
-                )
-                if dialect != "postgresql":
-                    break
     await db.dispose()
     return result
 
@@ -422,11 +521,10 @@ async def explain_one_batch(db: Any, batch_size: int, *, first_run: bool) -> dic
     from sqlalchemy import delete, text
     from sqlmodel import col
 
-    from app.asks.repository import balances, taking
     from app.auth.models import User
     from app.core.db import utcnow
     from app.etiquette.models import EtiquetteTask
-    from app.scheduler.queries import follow_up_items
+    from app.scheduler.queries import follow_up_items, taking_contacts
     from app.scheduler.service import apply_rules
 
     t = EtiquetteTask
@@ -441,13 +539,7 @@ async def explain_one_batch(db: Any, batch_size: int, *, first_run: bool) -> dic
         rule_tasks = (col(t.kind).in_(["reconnect", "offer_help"]), col(t.source) == "rule")
         if first_run:
             await conn.execute(delete(t).where(owners(col(t.owner_id)), *rule_tasks))
-        for setting in (
-            "LOAD 'auto_explain'",
-            "SET auto_explain.log_min_duration = 0",
-            "SET auto_explain.log_analyze = on",
-            "SET auto_explain.log_buffers = on",
-            "SET auto_explain.log_triggers = on",
-        ):
+        for setting in AUTO_EXPLAIN:
             await conn.execute(text(setting))
         name = "first" if first_run else "repeat"
         await conn.execute(text(f"SELECT '{name}' AS {MARKER}"))  # separates the batches' plans
@@ -456,9 +548,8 @@ async def explain_one_batch(db: Any, batch_size: int, *, first_run: bool) -> dic
         created = await apply_rules(session, owners, now, now)
         items = follow_up_items("postgresql", owners, now)
         await conn.execute(select(func.count()).select_from(items))
-        b = balances("postgresql", owners, now).subquery()
         await conn.execute(
-            select(func.count()).select_from(b).where(taking(b.c.given, b.c.received))
+            select(func.count()).select_from(taking_contacts("postgresql", owners, now))
         )
         seconds = time.perf_counter() - started
         await session.rollback()
@@ -493,9 +584,6 @@ def run_all_users(url: str, server_log: Path | None = None) -> dict[str, Any]:
     return data
 
 
-MARKER = "bench_marker"
-
-
 def auto_explain_plans(log: str) -> list[dict[str, Any]]:
     """The plans auto_explain wrote to a server log: duration, statement and plan of each."""
     plans: list[dict[str, Any]] = []
@@ -522,10 +610,11 @@ _PLAN_NODE = re.compile(r"\(cost=[\d.]+\.\.[\d.]+ rows=")
 def statement_label(query: str) -> str:
     """A short name for one of the scheduler's statements."""
     q = " ".join(query.split())
+    reciprocity = "reciprocity_score" in q or "power(" in q
     if q.startswith("INSERT INTO etiquette_tasks"):
         if "follow_up_due_at" in q:
             return "rule 5: INSERT … SELECT reconnect tasks (overdue contacts)"
-        if "power(" in q:
+        if reciprocity:
             return "rule 6: INSERT … SELECT offer_help tasks (taking contacts)"
         if "FROM interactions JOIN contacts" in q:
             return "rules 1, 3, 4 re-check: INSERT … SELECT from recent interactions"
@@ -538,7 +627,7 @@ def statement_label(query: str) -> str:
         table = q.split(" FROM ", 1)[1].split()[0]
         return f"lock the batch's {table} rows (SELECT … {lock.group(0)})"
     if q.startswith("SELECT count(*)"):
-        return "count taking contacts" if "power(" in q else "count follow-up items"
+        return "count taking contacts" if reciprocity else "count follow-up items"
     return _short_sql(q)[:120]
 
 
@@ -642,12 +731,21 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
-def render(report: dict[str, Any]) -> str:
+def _setup(report: dict[str, Any], database: str) -> str:
+    for result in report["power_user"]:
+        if result["database"] == database and result.get("setup"):
+            return ", ".join(f"`{k}` {v}" for k, v in result["setup"].items())
+    return "-"
+
+
+def render(report: dict[str, Any], previous: str | None = None) -> str:
     info, scale = report["machine"], report["scale"]
     lines: list[str] = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (`python -m bench.run`, see bench/run.py); do not edit by hand.",
+        "Written by `make bench` (`python -m bench.run`, see bench/run.py), except the "
+        "Diagnosis section, which is written by hand after a run and carried over by the next "
+        "one (flagged when it was written for an earlier run).",
         f"Run of {report['started']} (UTC), took {report['minutes']:.1f} minutes"
         + ("" if scale == 1 else f", **scaled ×{scale}: not the recorded sizes**")
         + ".",
@@ -662,15 +760,20 @@ def render(report: dict[str, Any]) -> str:
         "and noisy: other jobs run on the same cores, so single runs can spike; medians are the "
         f"figures to trust. Load average when the report was written: {info['load_average']}.",
         f"- Python {info['python']}; SQLite {info['sqlite']}; PostgreSQL "
-        f"{info.get('postgresql', '-')} (jit = {info.get('pg_jit', '-')}); "
+        f"{info.get('postgresql', '-')}; "
         + ", ".join(f"{k} {v}" for k, v in info["packages"].items())
         + ".",
         "- PostgreSQL: a throwaway cluster (tests/pg.py) on the same machine over TCP, with "
         + ", ".join(f"`{k}={v}`" for k, v in PG_SETTINGS.items())
         + " (and the test cluster's `fsync=off`, `synchronous_commit=off`, "
-        "`full_page_writes=off`, which affect writes' durability, not plans).",
-        "- SQLite: a file on local disk, WAL, opened as the app opens it (a new connection "
-        "per session: the app's SQLite engine uses NullPool).",
+        "`full_page_writes=off`, which affect writes' durability, not plans). The server's "
+        f"own `jit` is {info.get('pg_jit', '-')}; the figures and plans below come from the "
+        "app's engine and sessions (app/core/db.py), which run with "
+        + _setup(report, "PostgreSQL")
+        + ".",
+        "- SQLite: a file on local disk, opened through the app's engine and sessions: "
+        + _setup(report, "SQLite")
+        + ".",
         f"- Code measured: {info.get('code', '-')}."
         + (
             " **app/ or alembic/ changed while this ran: the figures mix code versions; "
@@ -767,6 +870,29 @@ def render(report: dict[str, Any]) -> str:
                 f"| {result['database']} | {label} | {size['follow_ups']:,} | "
                 f"{size['first_page']} | {size['reciprocity']:,} |"
             )
+    lines += [
+        "",
+        "Where the service time goes: the statements one call sends, caught as the driver "
+        "receives them, then each run alone (same SQL and parameters, the same number of runs) "
+        "on one session's connection. *Rest*: the service median minus their medians — "
+        "opening the session, building and compiling the SQL, reading the rows into the "
+        "response models.",
+        "",
+        "| database | query | as_of | service median | statements (median each) | rest |",
+        "|---|---|---|---:|---|---:|",
+    ]
+    for result in report["power_user"]:
+        for label, queries in result.get("statements", {}).items():
+            for name, statements in queries.items():
+                median = Timing(name, result["timings"][label][name]["service"]).median
+                each = [Timing("", st["runs"]).median for st in statements]
+                lines.append(
+                    f"| {result['database']} | {name} | {label} | {_ms(median)} | "
+                    + "; ".join(
+                        f"{st['label']}: {_ms(ms)}" for st, ms in zip(statements, each, strict=True)
+                    )
+                    + f" | {_ms(median - sum(each))} |"
+                )
 
     if "all_users" in report:
         data = report["all_users"]
@@ -854,15 +980,43 @@ def render(report: dict[str, Any]) -> str:
                     lines += ["```", _short_sql(plan["plan"]), "```"]
 
     lines = body
-    lines += ["", "## Query plans (power user)", ""]
+    lines += [
+        "",
+        "## Query plans (power user)",
+        "",
+        "The statements of one call, as the app sends them. PostgreSQL: EXPLAIN (ANALYZE, "
+        f"BUFFERS) logged by auto_explain for call {PLAN_CALLS} of {PLAN_CALLS} in one session "
+        "(prepared statements: from the sixth execution PostgreSQL may keep a generic plan, "
+        "whose conditions show $1, $2 …, as the timed runs do), for as_of = now and every "
+        "case whose target is missed. SQLite: EXPLAIN QUERY PLAN, for as_of = now (the SQL, "
+        "and so the plan, is the same for every as_of).",
+        "",
+    ]
     for result in report["power_user"]:
-        kind = (
-            "EXPLAIN (ANALYZE, BUFFERS)"
-            if result["database"] == "PostgreSQL"
-            else "EXPLAIN QUERY PLAN"
-        )
-        for name, plan in result["plans"].items():
-            lines += [f"### {result['database']}: {name} ({kind})", "", "```", plan, "```", ""]
+        pg = result["database"] == "PostgreSQL"
+        for label, queries in result.get("statements", {}).items():
+            for name, statements in queries.items():
+                target = TARGET_NOW_MS if label == "now" else TARGET_OTHER_MS
+                median = Timing(name, result["timings"][label][name]["service"]).median
+                if label != "now" and (not pg or median <= target):
+                    continue
+                lines += [
+                    f"### {result['database']}: {name}, as_of = {label} (service median "
+                    f"{_ms(median)} ms, target ≤ {target:.0f} ms: "
+                    f"{_verdict(median <= target).strip('*')})",
+                    "",
+                ]
+                for n, st in enumerate(statements, 1):
+                    alone = _ms(Timing("", st["runs"]).median)
+                    logged = f", {st['plan_ms']:.1f} ms under auto_explain" if pg else ""
+                    lines += [
+                        f"Statement {n}, {st['label']} (median {alone} ms alone{logged}):",
+                        "",
+                        "```",
+                        st["plan"] or "(no plan captured)",
+                        "```",
+                        "",
+                    ]
     lines += explained_lines
     met = sum(ok for ok, _ in verdicts)
     summary = [
@@ -874,8 +1028,42 @@ def render(report: dict[str, Any]) -> str:
         "",
         *(f"- {what}" for ok, what in verdicts if not ok),
         "",
+        *diagnosis(previous, report["started"]),
     ]
     return "\n".join(header + summary + body[len(header) :]) + "\n"
+
+
+_DIAGNOSIS = re.compile(r"<!-- diagnosis: run of (.*?) -->\n(.*?)<!-- /diagnosis -->", re.S)
+
+
+def diagnosis(previous: str | None, started: str) -> list[str]:
+    """The hand-written Diagnosis section of the previous report, carried over between its
+    markers (`<!-- diagnosis: run of … -->` … `<!-- /diagnosis -->`), flagged when it was
+    written for another run: the prose is revisited by hand after each recorded run."""
+    found = _DIAGNOSIS.search(previous or "")
+    lines = ["## Diagnosis", ""]
+    if found is None:
+        return [
+            *lines,
+            f"<!-- diagnosis: run of {started} -->",
+            "Not written yet: read the figures and plans below, then write it here.",
+            "<!-- /diagnosis -->",
+            "",
+        ]
+    written_for, text = found.groups()
+    if written_for != started:
+        lines += [
+            f"**Written for the run of {written_for}, not this one: check it against the "
+            "figures below and update it (and the date in its marker).**",
+            "",
+        ]
+    return [
+        *lines,
+        f"<!-- diagnosis: run of {written_for} -->",
+        text.strip("\n"),
+        "<!-- /diagnosis -->",
+        "",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -907,7 +1095,7 @@ def main() -> None:
     started = time.perf_counter()
     fingerprint = code_fingerprint()
     report: dict[str, Any] = {
-        "started": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M"),
+        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
         "scale": args.scale,
         "runs": args.runs,
         "warmup": args.warmup,
@@ -934,7 +1122,13 @@ def main() -> None:
             step(f"{database}: measuring ({args.runs} runs per case)")
             result = asyncio.run(
                 measure_power_user(
-                    url, generated.user_ids[0], args.runs, args.warmup, database, generated
+                    url,
+                    generated.user_ids[0],
+                    args.runs,
+                    args.warmup,
+                    database,
+                    generated,
+                    cluster.root / "server.log" if database == "PostgreSQL" else None,
                 )
             )
             report["power_user"].append(asdict(result))
@@ -974,7 +1168,8 @@ def main() -> None:
     if code_fingerprint() != fingerprint:
         report["code_changed"] = True
         print("WARNING: app/ or alembic/ changed during the run: the figures mix versions")
-    args.output.write_text(render(report))
+    previous = args.output.read_text() if args.output.exists() else None
+    args.output.write_text(render(report, previous))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=str))
     step(f"wrote {args.output}")
