@@ -793,8 +793,9 @@ def render(report: dict[str, Any], previous: str | None = None) -> str:
         "(55 % fulfilled); etiquette tasks as the app's rules 1–4 make them on write for the "
         "records of the last 30 days (so that the scheduler's re-check finds nothing missing, "
         "as in service), pending or closed, and a few older and custom ones. "
-        "`last_contacted_at` and `follow_up_due_at` are filled as the app maintains them "
-        "(`python -m bench.generate --verify` checks both, and the re-check, on a database).",
+        "`last_contacted_at`, `follow_up_due_at` and the stored reciprocity (per-contact sums, "
+        "score, `last_resolved_at`) are filled as the app maintains them (`python -m "
+        "bench.generate --verify` checks them, and the re-check, on a database).",
         "",
         "| dataset | database | users | contacts | interactions | asks | tasks | "
         "generation (load + indexes/analyse) |",
