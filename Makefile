@@ -39,7 +39,8 @@ test: lint
 	$(BIN)/pytest
 
 # Follow-ups, reciprocity and the scheduler at full scale on a throwaway PostgreSQL and a SQLite
-# file (bench/run.py; about 15 minutes): writes docs/benchmarks.md. Not part of `make test`.
+# file (bench/run.py; about 8 minutes on 2 cores): writes docs/benchmarks.md.
+# Not part of `make test`.
 # RAPPORT_BENCH_SCALE=0.1 make bench for a quick run (its figures are not the recorded ones);
 # BENCH_ARGS passes options (python -m bench.run --help).
 bench: install

@@ -1,6 +1,6 @@
 """`make bench`: follow-ups, reciprocity and the scheduler at scale, written to docs/benchmarks.md.
 
-    python -m bench.run                  # the full run (about 10-15 minutes on 2 cores)
+    python -m bench.run                  # the full run (about 8 minutes on 2 cores)
     python -m bench.run --scale 0.1      # a quick one; its figures are not the recorded ones
     RAPPORT_BENCH_SCALE=0.1 make bench   # the same through make
 
