@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.asks.models import Ask, AskStatus, Direction
 from app.asks.reciprocity import HALF_LIFE_DAYS, KIND_WEIGHTS, Balance
 from app.contacts.models import Contact
+from app.core.db import session_dialect
 from app.core.sql import at, const, days_between, power
 
 # Resolution times are set by the server, so they sit within decades of this: the stored sums
@@ -43,7 +44,7 @@ def stored(contact: Contact, as_of: datetime) -> Balance | None:
 
 async def refresh(session: AsyncSession, contact: Contact) -> None:
     """Recompute the contact's stored sums from its fulfilled asks. The caller holds its lock."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = session_dialect(session)
     weight = func.coalesce(col(Ask.effort), case(KIND_WEIGHTS, value=col(Ask.kind), else_=1))
     grown = weight * power(
         2.0, days_between(col(Ask.resolved_at), at(EPOCH, "epoch"), dialect) / HALF_LIFE_DAYS,

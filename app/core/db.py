@@ -86,6 +86,11 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def session_dialect(session: AsyncSession) -> str:
+    """`postgresql` or `sqlite`: the database a session talks to."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 class Database:
     """The engines of one app instance.
 

@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import utcnow
+from app.core.db import session_dialect, utcnow
 from app.core.errors import BadRequest
 from app.core.models import OwnedRecord
 from app.core.pagination import CursorCodec, filters_digest
@@ -32,8 +32,7 @@ class OwnedRepository(Generic[M]):
     def __init__(self, session: AsyncSession, owner_id: uuid.UUID) -> None:
         self.session = session
         self.owner_id = owner_id
-        bind = session.bind
-        self.dialect = bind.dialect.name if bind is not None else "sqlite"
+        self.dialect = session_dialect(session)
 
     def _live(self) -> Any:
         m = self.model

@@ -7,7 +7,6 @@ and so that the stored idempotent response is written in the same transaction as
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -20,7 +19,7 @@ from app.core.config import Settings
 from app.core.errors import ProblemError
 from app.core.idempotency import MAX_KEY_LENGTH, Reservation, request_fingerprint, valid_key
 from app.core.runtime import get_runtime
-from app.core.security import decode_access_token
+from app.core.security import decode_access_token, is_service_token
 
 
 def _idempotency_key_header(
@@ -49,10 +48,7 @@ def _caller_scope(request: Request, settings: Settings) -> str:
         user_id = decode_access_token(token, settings.signing_key)
         if user_id is not None:
             return user_id.hex
-        service = settings.service_token
-        if service is not None and hmac.compare_digest(
-            token.encode(), service.get_secret_value().encode()
-        ):
+        if is_service_token(token, settings.service_token):
             # The service credential has keys of its own: never replayed to anyone else.
             return "service"
     return "anonymous"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from pydantic import SecretStr
 
 # OWASP's Argon2id minimum: 19 MiB of memory, 2 iterations, 1 degree of parallelism.
 _hasher = PasswordHash((Argon2Hasher(memory_cost=19 * 1024, time_cost=2, parallelism=1),))
@@ -61,3 +63,10 @@ def new_refresh_token() -> str:
 def token_digest(token: str) -> str:
     """Refresh tokens are stored only as this digest: a database leak does not leak sessions."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def is_service_token(token: str | None, service_token: SecretStr | None) -> bool:
+    """The bearer is the configured service credential (compared in constant time)."""
+    if not token or service_token is None:
+        return False
+    return hmac.compare_digest(token.encode(), service_token.get_secret_value().encode())

@@ -28,7 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.asks.models import Ask, AskStatus, Direction
 from app.contacts.models import Contact
-from app.core.db import insert_ignoring_conflicts, utcnow
+from app.core.db import insert_ignoring_conflicts, session_dialect, utcnow
 from app.core.sql import Owners, add_days, at, greatest, new_uuid, uuid_text
 from app.etiquette.models import MAX_TITLE, EtiquetteTask, TaskKind, TaskSource, TaskStatus
 from app.etiquette.repository import TaskRepository
@@ -188,7 +188,7 @@ async def reconcile(session: AsyncSession, owners: Owners, since: datetime, now:
     catches records that reached the database another way. It only inserts, keyed like
     `apply()`, so a task that exists in any state (closed, deleted) is left as it is.
     """
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    dialect = session_dialect(session)
     created = 0
     for stmt in (
         _interaction_tasks(dialect, owners, since, now),

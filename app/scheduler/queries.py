@@ -63,6 +63,17 @@ def _tracked(owners: Owners, as_of: datetime) -> list[ColumnElement[bool]]:
     ]
 
 
+def _due_by_stored_date(owners: Owners, as_of: datetime) -> list[ColumnElement[bool]]:
+    """Tracked contacts overdue by their stored due date: those last reached by `as_of`."""
+    c = Contact
+    t = at(as_of, "as_of")
+    return [
+        *_tracked(owners, as_of),
+        or_(col(c.last_contacted_at).is_(None), col(c.last_contacted_at) <= t),
+        col(c.follow_up_due_at) < t,
+    ]
+
+
 def reconnect_key(dialect: str, contact_id: Any, due: Any) -> ColumnElement[str]:
     """Rule 5's task key in SQL, equal to `follow_up.reconnect_key()` in Python."""
     return (
@@ -108,7 +119,7 @@ def overdue_contacts(dialect: str, owners: Owners, as_of: datetime) -> CompoundS
 
     Contacts last reached no later than `as_of` use the maintained due date (an index range
     scan); the few with a completed interaction after `as_of` look up their latest one before
-    it (one backward probe of (contact_id, status, occurred_at) each).
+    it (one backward probe of the partial index of completed interactions each).
     """
     c = Contact
     t = at(as_of, "as_of")
@@ -117,11 +128,7 @@ def overdue_contacts(dialect: str, owners: Owners, as_of: datetime) -> CompoundS
         col(c.id).label("contact_id"),
         col(c.full_name).label("contact_name"),
         col(c.follow_up_due_at).label("due"),
-    ).where(
-        *_tracked(owners, as_of),
-        or_(col(c.last_contacted_at).is_(None), col(c.last_contacted_at) <= t),
-        col(c.follow_up_due_at) < t,
-    )
+    ).where(*_due_by_stored_date(owners, as_of))
     rewound = _rewound(dialect, owners, as_of)
     return current.union_all(select(rewound).where(rewound.c.due < t))
 
@@ -212,9 +219,7 @@ def follow_up_items(
             col(c.id).label("key"),
             cast(null(), Uuid).label("reference_id"),
         ).where(
-            *_tracked(owners, as_of),
-            or_(col(c.last_contacted_at).is_(None), col(c.last_contacted_at) <= t),
-            col(c.follow_up_due_at) < t,
+            *_due_by_stored_date(owners, as_of),
             _after(after, rank, col(c.follow_up_due_at), col(c.id)),
         ),
         col(c.follow_up_due_at),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from datetime import timedelta
 from typing import Annotated
@@ -24,6 +23,7 @@ from app.core.deps import (
 from app.core.errors import problem_responses
 from app.core.http import json_response
 from app.core.routing import RapportRoute
+from app.core.security import is_service_token
 from app.core.types import UTCDatetime
 from app.scheduler import service
 from app.scheduler.models import (
@@ -112,11 +112,7 @@ async def get_contact_reciprocity(
 
 
 def _service_caller(token: Annotated[str | None, Depends(bearer_token)], rt: Rt) -> bool:
-    """True when the bearer is the configured service credential (constant-time compare)."""
-    configured = rt.settings.service_token
-    if token is None or configured is None:
-        return False
-    return hmac.compare_digest(token.encode(), configured.get_secret_value().encode())
+    return is_service_token(token, rt.settings.service_token)
 
 
 @router.post(

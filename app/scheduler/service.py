@@ -25,7 +25,7 @@ from app.auth.models import User
 from app.contacts import follow_up
 from app.contacts import service as contacts
 from app.contacts.models import Contact
-from app.core.db import Database, utcnow
+from app.core.db import Database, session_dialect, utcnow
 from app.core.errors import BadRequest
 from app.core.pagination import CursorCodec
 from app.core.sql import at, const, new_uuid
@@ -70,10 +70,6 @@ _BAD_CURSOR = "The cursor does not belong to this list; start again without one.
 async def _rows(session: AsyncSession, stmt: Any) -> list[Any]:
     # SQLModel's exec is typed for its own select(); SQLAlchemy's rows work all the same.
     return list((await session.exec(stmt)).all())
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 def _one_owner(owner_id: uuid.UUID) -> Owners:
@@ -122,7 +118,7 @@ async def follow_ups_page(
         except (KeyError, TypeError, ValueError):
             raise BadRequest(_BAD_CURSOR) from None
     items = follow_up_items(
-        _dialect(session), _one_owner(owner_id), as_of, after=after, limit=limit + 1
+        session_dialect(session), _one_owner(owner_id), as_of, after=after, limit=limit + 1
     )
     # Names are joined to the page only, after every branch has stopped at the page size.
     stmt = (
@@ -268,7 +264,7 @@ async def _summed_reciprocity(
     limit: int,
 ) -> tuple[Balance, _Ranked]:
     """By summing the fulfilled asks resolved by `as_of`: one GROUP BY in the database."""
-    b = balances(_dialect(session), _one_owner(owner_id), as_of).subquery()
+    b = balances(session_dialect(session), _one_owner(owner_id), as_of).subquery()
     total = b.c.given + b.c.received
     ranked = select(
         b.c.contact_id,
@@ -332,7 +328,7 @@ def _title(text: str, name: Any) -> Any:
 async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, now: datetime) -> int:
     """Rules 5 and 6 for the users `owners` selects, and rules 1–4 re-checked; returns the
     number of tasks created."""
-    dialect = _dialect(session)
+    dialect = session_dialect(session)
     t = EtiquetteTask
 
     def stamps() -> tuple[Any, Any, Any]:
@@ -520,7 +516,7 @@ async def run_for_all(db: Database, as_of: datetime | None, policy: AllUsersPoli
                 return column.in_(ids)
 
             created = await apply_rules(session, owners, as_of, now)
-            dialect = _dialect(session)
+            dialect = session_dialect(session)
             items = follow_up_items(dialect, owners, as_of)
             follow_ups = (await _rows(session, select(func.count()).select_from(items)))[0][0]
             counted = select(func.count()).select_from(taking_contacts(dialect, owners, as_of))
