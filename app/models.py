@@ -6,6 +6,7 @@ from app.contacts.models import Contact
 from app.core.idempotency import IdempotencyRecord
 from app.etiquette.models import EtiquetteTask
 from app.interactions.models import Interaction
+from app.sync.clock import SyncClock
 
 __all__ = [
     "Ask",
@@ -15,5 +16,6 @@ __all__ = [
     "Interaction",
     "LoginFailure",
     "RefreshToken",
+    "SyncClock",
     "User",
 ]

@@ -44,7 +44,10 @@ DisplayName = Text(100)
 
 class User(SQLModel, table=True):
     __tablename__ = "users"
-    __table_args__ = (Index("ix_users_scheduled_at", "scheduled_at"),)
+    __table_args__ = (
+        Index("ix_users_scheduled_at", "scheduled_at"),
+        Index("ix_users_calendar_token_hash", "calendar_token_hash", unique=True),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     email: str = Field(max_length=320, unique=True)
@@ -56,6 +59,9 @@ class User(SQLModel, table=True):
     version: int = Field(default=1, nullable=False)
     # The `as_of` of the last scheduler pass over this user (all-users runs claim by it).
     scheduled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # SHA-256 of the calendar feed's secret (the feed URL holds the secret itself); null: no
+    # feed. Only the hash is kept, so a leaked database does not open anyone's calendar.
+    calendar_token_hash: str | None = Field(default=None, max_length=64)
 
 
 class UserRegister(SQLModel):

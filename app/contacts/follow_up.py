@@ -24,11 +24,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.contacts.models import Contact
-from app.core.db import utcnow
+from app.core.db import session_dialect, utcnow
 from app.core.sql import const, time_key
 from app.core.vocabulary import CIRCLE_CADENCE_DAYS, Circle
 from app.etiquette.models import EtiquetteTask, TaskKind, TaskSource, TaskStatus
 from app.interactions.models import Interaction, InteractionStatus
+from app.sync.clock import stamp
 
 
 def cadence_days(contact: Contact) -> int:
@@ -89,7 +90,11 @@ async def _follow_reconnect_tasks(session: AsyncSession, contact: Contact, now: 
         contact.deleted_at is None and due is not None and due < now and is_tracked_at(contact, now)
     )
     key = reconnect_key(contact.id, due) if overdue and due is not None else None
-    bump = {"updated_at": now, "version": col(t.version) + 1}
+    bump = {
+        "updated_at": now,
+        "version": col(t.version) + 1,
+        "sync_seq": stamp(session_dialect(session)),
+    }
     stale = [col(t.status) == TaskStatus.pending.value]
     if key is not None:
         stale.append(col(t.rule_key) != key)

@@ -11,7 +11,7 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.core.db import JSONList, UTCDateTime
-from app.core.models import OwnedRecord, RecordPublic, schema_config
+from app.core.models import TOMBSTONE, OwnedRecord, RecordPublic, schema_config
 from app.core.types import Text, UTCDatetime
 from app.core.vocabulary import AskKind, Circle, Role
 
@@ -92,6 +92,17 @@ class Contact(OwnedRecord, table=True):
         # Reciprocity as of now: a page is an index range in score order.
         Index("ix_contacts_owner_reciprocity", "owner_id", "reciprocity_score", "id"),
         Index("ix_contacts_owner_last_resolved", "owner_id", "last_resolved_at"),
+        Index("ix_contacts_owner_sync", "owner_id", "sync_seq", "id"),
+        # Tombstones past the sync retention are purged by time, across users.
+        Index(
+            "ix_contacts_tombstones",
+            "deleted_at",
+            postgresql_where=TOMBSTONE,
+            sqlite_where=TOMBSTONE,
+        ),
+        # Import matches contacts by these (app/contacts/keys.py).
+        Index("ix_contacts_owner_email_key", "owner_id", "email_key"),
+        Index("ix_contacts_owner_phone_key", "owner_id", "phone_key"),
     )
 
     full_name: str = Field(sa_type=String(200))
@@ -120,6 +131,9 @@ class Contact(OwnedRecord, table=True):
     reciprocity_received: float = Field(default=0.0)
     reciprocity_score: float | None = Field(default=None)
     last_resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Server-maintained, never shown (app/contacts/keys.py): `email` and `phone` normalised.
+    email_key: str | None = Field(default=None, sa_type=String(320))
+    phone_key: str | None = Field(default=None, sa_type=String(50))
 
 
 class ContactCreate(ContactFields):

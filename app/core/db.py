@@ -86,6 +86,12 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+_SYNC_TICK = (
+    "INSERT INTO sync_clock (id, value) VALUES (1, 1) "
+    "ON CONFLICT (id) DO UPDATE SET value = value + 1"
+)
+
+
 def session_dialect(session: AsyncSession) -> str:
     """`postgresql` or `sqlite`: the database a session talks to."""
     return session.bind.dialect.name if session.bind is not None else "sqlite"
@@ -162,6 +168,10 @@ class Database:
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
             conn.exec_driver_sql(begin)
+            if immediate:
+                # The sync clock (app/sync/clock.py): every write transaction takes the next
+                # value, in commit order since writers are serialised.
+                conn.exec_driver_sql(_SYNC_TICK)
 
         return engine
 

@@ -6,11 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
+from sqlalchemy import BigInteger, text
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
 from app.core.db import UTCDateTime, utcnow
 from app.core.types import UTCDatetime
+from app.sync.clock import stamp_flushes
 
 
 def schema_config(*examples: dict[str, Any], input: bool = False) -> SQLModelConfig:
@@ -19,6 +21,10 @@ def schema_config(*examples: dict[str, Any], input: bool = False) -> SQLModelCon
     if input:
         config["extra"] = "forbid"
     return cast(SQLModelConfig, config)
+
+
+# The rows `deleted_at` marks: a partial index over them finds the tombstones to purge.
+TOMBSTONE = text("deleted_at IS NOT NULL")
 
 
 class RecordPublic(SQLModel):
@@ -39,3 +45,11 @@ class OwnedRecord(SQLModel):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     version: int = Field(default=1, nullable=False)
     deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # Where the last change sits in the sync feed (app/sync/clock.py stamps it on every
+    # insert and every version change); never shown.
+    sync_seq: int = Field(
+        default=0, sa_type=BigInteger, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
+
+
+stamp_flushes(OwnedRecord)

@@ -20,6 +20,7 @@ from app.core.db import session_dialect, utcnow
 from app.core.errors import BadRequest
 from app.core.models import OwnedRecord
 from app.core.pagination import CursorCodec, filters_digest
+from app.sync.clock import stamp
 
 M = TypeVar("M", bound=OwnedRecord)
 
@@ -72,7 +73,12 @@ class OwnedRepository(Generic[M]):
         await self.session.exec(
             update(m)
             .where(col(m.owner_id) == self.owner_id, col(m.deleted_at).is_(None), *conditions)
-            .values(deleted_at=now, updated_at=now, version=col(m.version) + 1)
+            .values(
+                deleted_at=now,
+                updated_at=now,
+                version=col(m.version) + 1,
+                sync_seq=stamp(self.dialect),
+            )
         )
 
     def tombstone(self, record: M, now: datetime | None = None) -> None:

@@ -33,6 +33,7 @@ from app.core.sql import Owners, add_days, at, greatest, new_uuid, uuid_text
 from app.etiquette.models import MAX_TITLE, EtiquetteTask, TaskKind, TaskSource, TaskStatus
 from app.etiquette.repository import TaskRepository
 from app.interactions.models import Channel, Interaction, InteractionKind, InteractionStatus
+from app.sync.clock import stamp
 
 # Plain strings: records loaded from the database hold str, not the enums.
 THANKED_CHANNELS = {c.value for c in (Channel.in_person, Channel.video, Channel.phone)}
@@ -158,6 +159,7 @@ async def apply(
                     due_at=want.due_at(now, None),
                     status=TaskStatus.pending.value, source=TaskSource.rule.value,
                     rule_key=keys[rule], interaction_id=interaction_id, ask_id=ask_id,
+                    sync_seq=stamp(tasks.dialect),
                 )
             )  # fmt: skip
         elif task.status == TaskStatus.pending:
@@ -202,7 +204,7 @@ async def reconcile(session: AsyncSession, owners: Owners, since: datetime, now:
 def _task_insert(dialect: str, rows: Any) -> Any:
     columns = [
         "id", "owner_id", "contact_id", "created_at", "updated_at", "version", "kind", "title",
-        "due_at", "status", "source", "rule_key", "interaction_id", "ask_id",
+        "due_at", "status", "source", "rule_key", "interaction_id", "ask_id", "sync_seq",
     ]  # fmt: skip
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(TASKS_TABLE)
     return insert.from_select(columns, rows).on_conflict_do_nothing()
@@ -239,6 +241,7 @@ def _rows(
             literal(f"{rule}:", String) + uuid_text(ref, dialect),
             no_ref if by_ask else ref,
             ref if by_ask else no_ref,
+            stamp(dialect),
         )
         .join(c, col(c.id) == col(record.contact_id))
         .where(col(record.deleted_at).is_(None), col(c.deleted_at).is_(None), *conditions)

@@ -57,6 +57,7 @@ from app.scheduler.queries import (
     reconnect_key,
     taking_contacts,
 )
+from app.sync.clock import stamp
 
 OFFER_HELP_DUE = timedelta(days=7)
 # Rules 1–4 are re-checked over the records changed this recently (a safety net; see rules.py).
@@ -317,7 +318,7 @@ def _insert(dialect: str) -> Any:
 
 _TASK_COLUMNS = [
     "id", "owner_id", "contact_id", "created_at", "updated_at", "version",
-    "kind", "title", "due_at", "status", "source", "rule_key",
+    "kind", "title", "due_at", "status", "source", "rule_key", "sync_seq",
 ]  # fmt: skip
 
 
@@ -352,6 +353,7 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
             literal(TaskStatus.pending.value, String),
             literal(TaskSource.rule.value, String),
             key,
+            stamp(dialect),
         )
         # Contacts that already have their task are skipped here, which is much cheaper than
         # the conflict path; ON CONFLICT still settles races. (SQLite also needs this WHERE
@@ -388,6 +390,7 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
             closed_at=None,
             updated_at=now,
             version=col(t.version) + 1,
+            sync_seq=stamp(dialect),
         )
     )
 
@@ -447,6 +450,7 @@ async def apply_rules(session: AsyncSession, owners: Owners, as_of: datetime, no
             literal(TaskStatus.pending.value, String),
             literal(TaskSource.rule.value, String),
             null(),
+            stamp(dialect),
         )
         .join(c, col(c.id) == taker.c.contact_id)
         # A pending task already there is skipped here (cheaper than the conflict path).
