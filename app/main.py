@@ -22,6 +22,7 @@ from app.core.runtime import Runtime
 from app.etiquette.router import router as etiquette_router
 from app.interactions.router import router as interactions_router
 from app.scheduler.router import router as scheduler_router
+from app.sync.router import router as sync_router
 
 log = logging.getLogger("rapport")
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(asks_router)
     app.include_router(etiquette_router)
     app.include_router(scheduler_router)
+    app.include_router(sync_router)
     return app
 
 

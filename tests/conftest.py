@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-" + "x" * 40
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
+pytest_plugins = ["tests.live"]  # the `live_server` fixture
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:

@@ -2,66 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-
 import httpx
-import pytest
-
-from tests.conftest import ROOT, SECRET
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def live_server(migrated) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": migrated.database_url,
-        "RAPPORT_SECRET_KEY": SECRET,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("server did not start")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def test_register_login_and_contact_lifecycle_over_real_sockets(live_server: str) -> None:

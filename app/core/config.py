@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     scheduler_batch_size: int = Field(100, ge=1, le=10_000)
     scheduler_min_interval_seconds: int = Field(300, ge=0)
 
+    # Deleted records stay as tombstones this long for the sync feed; a sync cursor older than
+    # this is refused (410) and the client starts again from scratch.
+    sync_retention_days: int = Field(30, ge=1, le=3650)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -98,6 +98,10 @@ class Conflict(ProblemError):
     status, slug, default_detail = 409, "conflict", "The request conflicts with current state."
 
 
+class Gone(ProblemError):
+    status, slug, default_detail = 410, "gone", "This resource is no longer available."
+
+
 class PreconditionFailed(ProblemError):
     status, slug, default_detail = (
         412,
@@ -130,6 +134,7 @@ _SLUGS = {
     405: "method-not-allowed",
     406: "not-acceptable",
     409: "conflict",
+    410: "gone",
     412: "precondition-failed",
     413: "content-too-large",
     415: "unsupported-media-type",

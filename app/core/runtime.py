@@ -19,6 +19,7 @@ class Runtime:
     db: Database = field(init=False)
     idempotency: IdempotencyStore = field(init=False)
     list_cursors: CursorCodec = field(init=False)
+    sync_cursors: CursorCodec = field(init=False)
 
     def __post_init__(self) -> None:
         self.db = Database(self.settings)
@@ -29,6 +30,7 @@ class Runtime:
             secret=self.settings.signing_key,
         )
         self.list_cursors = CursorCodec(self.settings.signing_key, "list")
+        self.sync_cursors = CursorCodec(self.settings.signing_key, "sync")
 
 
 def get_runtime(conn: HTTPConnection) -> Runtime:

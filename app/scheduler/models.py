@@ -141,3 +141,6 @@ class AllUsersRun(SQLModel):
     follow_ups: int
     reciprocity: int
     batches: list[BatchRun]
+    tombstones_purged: int = Field(
+        description="Deleted records dropped from the sync feed (older than its retention)."
+    )

@@ -123,7 +123,8 @@ def _service_caller(token: Annotated[str | None, Depends(bearer_token)], rt: Rt)
     summary="Apply the scheduled rules (reconnect, offer help) and report what is due",
     description="With a user's access token: for that user, returning the first pages of "
     "follow-ups and reciprocity. With the service credential (`RAPPORT_SERVICE_TOKEN`): for "
-    "every user, in batches, returning counts per batch. Safe to repeat and to overlap: "
+    "every user, in batches, returning counts per batch, then purges tombstones older than "
+    "the sync retention. Safe to repeat and to overlap: "
     "each task is created once, and overlapping runners split the users between them.",
     dependencies=[Depends(json_body)],
     responses=problem_responses(401, 409, 413, 415, 422),
@@ -140,6 +141,7 @@ async def run_scheduler(
         policy = service.AllUsersPolicy(
             batch_size=rt.settings.scheduler_batch_size,
             min_interval=timedelta(seconds=rt.settings.scheduler_min_interval_seconds),
+            tombstone_retention=timedelta(days=rt.settings.sync_retention_days),
         )
         return json_response(await service.run_for_all(rt.db, as_of, policy))
     user_id = current_user_id(token, rt)

@@ -58,6 +58,7 @@ from app.scheduler.queries import (
     taking_contacts,
 )
 from app.sync.clock import stamp
+from app.sync.service import purge_tombstones
 
 OFFER_HELP_DUE = timedelta(days=7)
 # Rules 1–4 are re-checked over the records changed this recently (a safety net; see rules.py).
@@ -494,6 +495,8 @@ class AllUsersPolicy:
     # A user handled by any runner this recently before `as_of` is left alone, so that
     # overlapping runners split the users instead of each doing all of them.
     min_interval: timedelta
+    # Tombstones older than this (plus a grace) leave the sync feed for good.
+    tombstone_retention: timedelta
 
 
 async def run_for_all(db: Database, as_of: datetime | None, policy: AllUsersPolicy) -> AllUsersRun:
@@ -534,8 +537,11 @@ async def run_for_all(db: Database, as_of: datetime | None, policy: AllUsersPoli
                     reciprocity=taking_count,
                 )
             )
+    async with db.write_sessions() as session, session.begin():
+        purged = await purge_tombstones(session, policy.tombstone_retention)
     return AllUsersRun(
         as_of=as_of,
+        tombstones_purged=purged,
         users=sum(b.users for b in batches),
         tasks_created=sum(b.tasks_created for b in batches),
         follow_ups=sum(b.follow_ups for b in batches),
