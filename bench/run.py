@@ -453,11 +453,17 @@ async def all_users_worker(url: str) -> dict[str, Any]:
     settings = Settings(database_url=url, secret_key=SECRET, log_level="WARNING")
     db = Database(settings)
     await db.ping()
+    retention = timedelta(days=settings.sync_retention_days)
     default = AllUsersPolicy(
         batch_size=settings.scheduler_batch_size,
         min_interval=timedelta(seconds=settings.scheduler_min_interval_seconds),
+        tombstone_retention=retention,
     )
-    again = AllUsersPolicy(batch_size=settings.scheduler_batch_size, min_interval=timedelta(0))
+    again = AllUsersPolicy(
+        batch_size=settings.scheduler_batch_size,
+        min_interval=timedelta(0),
+        tombstone_retention=retention,
+    )
     out: dict[str, Any] = {
         "policy": {
             "batch_size": default.batch_size,
