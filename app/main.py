@@ -14,6 +14,8 @@ from starlette.responses import JSONResponse, Response
 
 from app.asks.router import router as asks_router
 from app.auth.router import router as auth_router
+from app.calendar.redact import redact_feed_tokens
+from app.calendar.router import router as calendar_router
 from app.contacts.router import router as contacts_router
 from app.core.config import Settings
 from app.core.errors import install_error_handlers, problem_response, problem_responses
@@ -70,6 +72,7 @@ def _health_router() -> APIRouter:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logging.basicConfig(level=settings.log_level.upper())
+    redact_feed_tokens()
     runtime = Runtime(settings)
 
     @asynccontextmanager
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(interactions_router)
     app.include_router(asks_router)
     app.include_router(etiquette_router)
+    app.include_router(calendar_router)
     app.include_router(scheduler_router)
     app.include_router(sync_router)
     return app

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
     # A reservation older than this is taken to be from a crashed request and may be reused.
     idempotency_lock_seconds: int = Field(60, ge=1)
+    # Events in one calendar feed (the earliest due first): bounds its size and its queries.
+    calendar_max_events: int = Field(500, ge=1, le=5000)
 
     db_pool_size: int = Field(10, ge=1)
     db_max_overflow: int = Field(10, ge=0)

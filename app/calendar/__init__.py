@@ -1,0 +1,1 @@
+"""The calendar feed: an iCalendar subscription of etiquette tasks and follow-ups."""
