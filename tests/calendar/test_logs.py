@@ -1,0 +1,99 @@
+"""The feed's secret is in its URL: it must not reach the logs (uvicorn's access log above all)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+import pytest
+
+from app.calendar.redact import RedactFeedTokens, redact, redact_feed_tokens
+from tests.conftest import ROOT, SECRET
+from tests.live import _free_port
+
+SECRET_TOKEN = "m3Hq0yJ3bV6kS1rW9tX2uZ5aC8dF4gH7jK0lN3pQ6sT"
+
+
+def test_redact_replaces_the_secret_in_any_calendar_path():
+    assert redact(f"/v1/calendar/{SECRET_TOKEN}.ics") == "/v1/calendar/[redacted]"
+    assert (
+        redact(f'1.2.3.4:5 - "GET /api/v1/calendar/{SECRET_TOKEN}.ics?x=1 HTTP/1.1" 200')
+        == '1.2.3.4:5 - "GET /api/v1/calendar/[redacted]?x=1 HTTP/1.1" 200'
+    )
+    assert redact("/v1/contacts/42") == "/v1/contacts/42"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("1.2.3.4:5", "GET", f"/v1/calendar/{SECRET_TOKEN}.ics", "1.1", 200),
+        {"path": f"/v1/calendar/{SECRET_TOKEN}.ics"},
+    ],
+)
+def test_the_filter_rewrites_the_arguments_of_a_record(args):
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, "%s", None, None)
+    record.args = args
+    assert RedactFeedTokens().filter(record)
+    assert SECRET_TOKEN not in str(record.args)
+
+
+def test_the_filter_is_on_uvicorns_loggers_and_ours_once(app, caplog):
+    redact_feed_tokens()  # a second app, a second call: still one filter
+    for name in ("uvicorn.access", "uvicorn.error", "rapport"):
+        filters = logging.getLogger(name).filters
+        assert sum(isinstance(f, RedactFeedTokens) for f in filters) == 1
+    with caplog.at_level(logging.WARNING, logger="rapport"):
+        logging.getLogger("rapport").warning("failed on %s", f"/v1/calendar/{SECRET_TOKEN}.ics")
+    assert SECRET_TOKEN not in caplog.text
+    assert "/v1/calendar/[redacted]" in caplog.text
+
+
+def test_a_real_uvicorn_access_log_never_shows_the_secret(migrated, app):
+    """As deployed (`--proxy-headers`, default log level: the access log is on)."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": migrated.database_url,
+        "RAPPORT_SECRET_KEY": SECRET,
+    }
+    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--proxy-headers"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start")
+        with httpx.Client(base_url=base, timeout=10) as http:
+            email = f"logs-{uuid.uuid4().hex[:8]}@example.com"
+            credentials = {"email": email, "password": "correct horse battery"}
+            assert http.post("/v1/auth/register", json=credentials).status_code == 201
+            form = {"username": email, "password": credentials["password"]}
+            access = http.post("/v1/auth/token", data=form).json()["access_token"]
+            auth = {"Authorization": f"Bearer {access}"}
+            made = http.post("/v1/me/calendar-token", headers=auth).json()
+            assert http.get(made["url"]).status_code == 200
+            assert http.get(f"/v1/calendar/{SECRET_TOKEN}.ics").status_code == 404
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=15)
+    log = output.decode()
+    assert '"GET /v1/calendar/[redacted] HTTP/1.1" 200' in log, log
+    assert made["token"] not in log
+    assert SECRET_TOKEN not in log
