@@ -457,3 +457,43 @@ async def test_the_feed_holds_at_most_the_configured_number_of_events_earliest_f
     assert "3 earliest" in str(cal["x-wr-caldesc"])
     # The app's own default shows them all.
     assert len(await events(client, token)) == 5
+
+
+def uid_of(item: dict) -> str:
+    """The feed's UID for an item of `GET /v1/follow-ups`."""
+    if item["type"] == "reconnect":
+        due = utc_day(datetime.fromisoformat(item["due_at"]))
+        return f"reconnect-{item['contact_id']}-{due:%Y%m%d}@rapport"
+    prefix = {"etiquette_task": "task", "promise": "promise", "nudge": "nudge"}[item["type"]]
+    return f"{prefix}-{item['reference_id']}@rapport"
+
+
+async def test_the_feed_agrees_with_the_follow_up_list_now_and_30_days_ahead(client, app, alice):
+    token = (await enable(client, alice))["token"]
+    for n, last in enumerate((10, 25, 40, 55, 70)):
+        contact, _ = await overdue_contact(client, alice, f"Contact {n}", last=timedelta(days=last))
+        await task(client, alice, contact["id"], f"Overdue {n}", at(-n * DAY - timedelta(hours=1)))
+        promised = await ask(client, alice, contact["id"], "incoming", due_at=iso(at(n * 7 * DAY)))
+        r = await client.patch(
+            f"/v1/asks/{promised['id']}", json={"status": "accepted"}, headers=alice
+        )
+        assert r.status_code == 200, r.text
+        asked = await ask(client, alice, contact["id"], "outgoing", researched=True)
+        await set_columns(app, "asks", asked["id"], created_at=at(-n * 6 * DAY))
+    await run(client, alice)  # reconnect tasks: the reconnect items stand for them
+
+    feed = set(await events(client, token))
+    now_items = (await client.get("/v1/follow-ups", params={"limit": 200}, headers=alice)).json()
+    ahead = await client.get(
+        "/v1/follow-ups", params={"limit": 200, "as_of": iso(at(30 * DAY))}, headers=alice
+    )
+    ahead_items = [i for i in ahead.json()["items"] if i["type"] != "etiquette_task"]
+    # Everything overdue now, and every reconnect, promise and nudge due within 30 days.
+    assert {uid_of(i) for i in now_items["items"]} <= feed
+    assert {uid_of(i) for i in ahead_items} <= feed
+    # And nothing else but pending tasks due later.
+    tasks_later = [t for t in (await client.get(TASKS, headers=alice)).json()["items"]
+                   if t["status"] == "pending" and t["kind"] != "reconnect"]  # fmt: skip
+    assert feed == {uid_of(i) for i in ahead_items} | {
+        f"task-{t['id']}@rapport" for t in tasks_later
+    }
