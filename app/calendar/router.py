@@ -96,7 +96,9 @@ FeedToken = Annotated[
             "content": {"text/calendar": {"schema": {"type": "string"}}},
         },
         304: {"description": "Not Modified: the feed is unchanged since this ETag."},
-        **problem_responses(404),
+        # Any path segment is a valid string, so 422 never happens; declared as a problem only
+        # so that FastAPI does not add its own non-problem 422 for the path parameter.
+        **problem_responses(404, 422),
     },
 )
 async def calendar_feed(
