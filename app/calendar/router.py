@@ -107,8 +107,8 @@ async def calendar_feed(
     user = await service.owner_of(session, feed_token)
     feed = await service.feed(session, user, now=utcnow(), limit=rt.settings.calendar_max_events)
     body = render(feed)
-    # The body depends only on stored state and the day (DTSTAMPs are the records' own
-    # times), so its digest is a strong validator.
+    # The body depends only on stored state and on the date and days overdue it shows (each
+    # DTSTAMP is its record's own time, not the request's), so its digest is a strong ETag.
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": etag, **_FEED_CACHE}
     if if_none_match_hits(request.headers.get("if-none-match"), etag):
