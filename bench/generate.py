@@ -55,6 +55,7 @@ from alembic.config import Config
 from alembic import command
 from app.asks.balance import EPOCH as RECIPROCITY_EPOCH
 from app.asks.reciprocity import HALF_LIFE_DAYS, KIND_WEIGHTS
+from app.contacts.keys import email_key, phone_key
 from app.core.config import dialect_of
 from app.core.vocabulary import CIRCLE_CADENCE_DAYS, AskKind, Circle
 
@@ -122,31 +123,35 @@ DATASETS = {d.key: d for d in (POWER_USER, ALL_USERS)}
 COLUMNS: dict[str, tuple[str, ...]] = {
     "users": (
         "id", "email", "password_hash", "display_name", "timezone", "created_at", "updated_at",
-        "version", "scheduled_at",
+        "version", "scheduled_at", "calendar_token_hash",
     ),
     "contacts": (
-        "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "full_name",
-        "email", "phone", "organization", "title", "field", "circle", "how_met", "tags", "notes",
-        "role", "open_to", "cadence_days", "track_follow_ups", "snoozed_until",
+        "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "sync_seq",
+        "full_name", "email", "phone", "organization", "title", "field", "circle", "how_met",
+        "tags", "notes", "role", "open_to", "cadence_days", "track_follow_ups", "snoozed_until",
         "last_contacted_at", "follow_up_due_at", "reciprocity_given", "reciprocity_received",
-        "reciprocity_score", "last_resolved_at",
+        "reciprocity_score", "last_resolved_at", "email_key", "phone_key",
     ),
     "interactions": (
-        "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "contact_id",
-        "channel", "kind", "status", "occurred_at", "objective", "summary", "time_proposed_by",
+        "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "sync_seq",
+        "contact_id", "channel", "kind", "status", "occurred_at", "objective", "summary",
+        "time_proposed_by",
     ),
     "asks": (
-        "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "contact_id",
-        "direction", "kind", "statement", "researched", "status", "due_at", "resolved_at",
-        "effort",
+        "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "sync_seq",
+        "contact_id", "direction", "kind", "statement", "researched", "status", "due_at",
+        "resolved_at", "effort",
     ),
     "etiquette_tasks": (
-        "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "contact_id",
-        "kind", "title", "due_at", "status", "completed_at", "closed_by", "closed_at", "source",
-        "rule_key", "interaction_id", "ask_id",
+        "id", "owner_id", "created_at", "updated_at", "version", "deleted_at", "sync_seq",
+        "contact_id", "kind", "title", "due_at", "status", "completed_at", "closed_by",
+        "closed_at", "source", "rule_key", "interaction_id", "ask_id",
     ),
 }  # fmt: skip
 TABLES = tuple(COLUMNS)  # parents first
+# Rows loaded here were never written through the app: they sit at the start of the sync feed,
+# as rows from before the feed existed do.
+SYNC_SEQ = 0
 
 
 def check_columns() -> None:
@@ -379,7 +384,7 @@ class UserData:
         created = self.enc.time(self.anchor - 1_200 * DAY_US)
         return (
             self.owner, user_email(self.dataset, self.index), PASSWORD_HASH,
-            f"Bench user {self.index}", "UTC", created, created, 1, None,
+            f"Bench user {self.index}", "UTC", created, created, 1, None, None,
         )  # fmt: skip
 
     def batch(self, number: int) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
@@ -495,7 +500,7 @@ class UserData:
                     (
                         interaction_id, owner, logged_at,
                         logged_at if updated == logged else t(updated), version,
-                        None if deleted is None else t(deleted), contact_id,
+                        None if deleted is None else t(deleted), SYNC_SEQ, contact_id,
                         channel, kind, status, t(occurred), objective, summary, proposer,
                     ),
                 )
@@ -516,7 +521,7 @@ class UserData:
         contacts.append(
             (
                 contact_id, owner, created_at,
-                created_at if last is None else t(max(created, last)), 1, None, name,
+                created_at if last is None else t(max(created, last)), 1, None, SYNC_SEQ, name,
                 f"{name.lower().replace(' ', '.')}@example.com" if r() < 0.7 else None,
                 f"+1 202 555 {int(r() * 10_000):04d}" if r() < 0.4 else None,
                 ORGANIZATIONS[int(r() * len(ORGANIZATIONS))] if r() < 0.6 else None,
@@ -536,6 +541,8 @@ class UserData:
         # contact's row so that the random stream, and so the data, is as before it existed.
         stored = self._asks(contact_id, name, created, life, asks, tasks)
         contacts[-1] += stored
+        email, phone = contacts[-1][8], contacts[-1][9]
+        contacts[-1] += (email_key(email), phone_key(phone))  # as app/contacts/keys.py keeps
         if r() < self.dataset.tasks_per_user / self.dataset.contacts_per_user:
             self._task(contact_id, name, thanked, tasks)
 
@@ -575,7 +582,8 @@ class UserData:
             asks.append(
                 (
                     ask_id, owner, t(asked), t(updated), version,
-                    None if deleted is None else t(deleted), contact_id, direction, kind,
+                    None if deleted is None else t(deleted), SYNC_SEQ, contact_id, direction,
+                    kind,
                     statement, researched, status, None if due is None else t(due),
                     None if resolved is None else t(resolved), effort,
                 )
@@ -635,7 +643,7 @@ class UserData:
         tasks.append(
             (
                 self._uuid(), self.owner, created_at, closed or created_at, 2 if closed else 1,
-                None, contact_id, kind, title[:200], t(due), status,
+                None, SYNC_SEQ, contact_id, kind, title[:200], t(due), status,
                 closed if status == "done" else None, "user" if closed else None, closed,
                 "rule", f"{rule}:{self.enc.uuid_text(reference)}",
                 None if by_ask else reference, reference if by_ask else None,
@@ -673,7 +681,7 @@ class UserData:
         tasks.append(
             (
                 self._uuid(), self.owner, created_at, closed or created_at, 2 if closed else 1,
-                None, contact_id, kind, title, t(due), status,
+                None, SYNC_SEQ, contact_id, kind, title, t(due), status,
                 closed if status == "done" else None,
                 "user" if closed else None, closed, source, rule_key, reference, None,
             )

@@ -264,6 +264,9 @@ class PowerUserResult:
     baseline: list[float] = field(default_factory=list)
     # How the app's engine and sessions are set up (what the figures were measured with).
     setup: dict[str, str] = field(default_factory=dict)
+    # GET /v1/sync through the app: case → request times (ms), and the records each page held
+    sync: dict[str, list[float]] = field(default_factory=dict)
+    sync_records: dict[str, int] = field(default_factory=dict)
 
 
 def as_of_cases(now: datetime) -> list[tuple[str, datetime | None]]:
@@ -403,8 +406,52 @@ async def measure_power_user(
                 "first_page": len(first.items),
                 "reciprocity": contacts,
             }
+        await measure_sync(client, headers, result, runs, warmup)
     await db.dispose()
     return result
+
+
+SYNC_PAGE = 1000
+
+
+async def measure_sync(
+    client: Any, headers: dict[str, str], result: PowerUserResult, runs: int, warmup: int
+) -> None:
+    """GET /v1/sync for the power user: a first page, a page deep in the interactions, and a
+    sync that finds nothing new; whole requests, serialisation of 1,000 records included."""
+
+    async def get(cursor: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": SYNC_PAGE}
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = await client.get("/v1/sync", params=params, headers=headers)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def size(body: dict[str, Any]) -> int:
+        return sum(
+            len(part["upserted"]) + len(part["deleted"]) for part in body["changes"].values()
+        )
+
+    cursors: dict[str, str | None] = {"first page": None}
+    cursor: str | None = None
+    pages = 0
+    started = time.perf_counter()
+    while True:  # walk the whole feed once: where the interactions are, and the final cursor
+        body = await get(cursor)
+        pages += 1
+        if pages == 15:  # past the 10k contacts, deep in the interactions
+            cursors["a page deep in interactions"] = cursor
+        cursor = body["cursor"]
+        if not body["has_more"]:
+            break
+    cursors["nothing new"] = cursor
+    result.sync_records["pages for the whole feed"] = pages
+    result.sync_records["seconds for the whole feed"] = round(time.perf_counter() - started)
+    for case, at in cursors.items():
+        result.sync[case] = await timed(lambda at=at: get(at), runs, warmup)
+        result.sync_records[case] = size(await get(at))
 
 
 def _generated_summary(generated: Generated) -> dict[str, Any]:
@@ -901,6 +948,33 @@ def render(report: dict[str, Any], previous: str | None = None) -> str:
                     + f" | {_ms(median - sum(each))} |"
                 )
 
+    if any(result.get("sync") for result in report["power_user"]):
+        lines += [
+            "",
+            "## Power user: sync",
+            "",
+            f"`GET /v1/sync?limit={SYNC_PAGE}` through the ASGI app with httpx (token, queries, "
+            "etiquette warnings of the asks, serialisation), median and p95 in ms over "
+            f"{report['runs']} runs. No target in the contract; for watching.",
+            "",
+            "| database | case | records | median | p95 |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for result in report["power_user"]:
+            for case, runs in result.get("sync", {}).items():
+                timing = Timing(case, runs)
+                lines.append(
+                    f"| {result['database']} | {case} | {result['sync_records'][case]:,} | "
+                    f"{_ms(timing.median)} | {_ms(timing.p95)} |"
+                )
+            records = result.get("sync_records", {})
+            if "pages for the whole feed" in records:
+                lines.append(
+                    f"| {result['database']} | a first sync of everything, page after page | "
+                    f"{records['pages for the whole feed']:,} pages | "
+                    f"{records['seconds for the whole feed']:,} s in all | |"
+                )
+
     if "all_users" in report:
         data = report["all_users"]
         lines += [
@@ -1194,6 +1268,13 @@ def _print_power_user(result: PowerUserResult) -> None:
                 f"http median {http.median:7.1f} ms p95 {http.p95:7.1f}",
                 flush=True,
             )
+    for case, runs in result.sync.items():
+        timing = Timing(case, runs)
+        print(
+            f"    {result.database:10} sync {case:28} median {timing.median:7.1f} ms "
+            f"p95 {timing.p95:7.1f} ({result.sync_records[case]:,} records)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
