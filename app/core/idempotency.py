@@ -29,7 +29,8 @@ from app.core.errors import Conflict, Unprocessable
 
 MAX_KEY_LENGTH = 255
 # Headers worth replaying; hop-by-hop and per-response headers are not.
-_REPLAYED_HEADERS = ("content-type", "location", "etag")
+# Cache-Control and Pragma too: a replayed secret (tokens, a feed URL) must stay uncached.
+_REPLAYED_HEADERS = ("content-type", "location", "etag", "cache-control", "pragma")
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -31,6 +31,18 @@ async def test_same_key_and_body_replays_the_first_response_and_creates_once(cli
     assert await count_contacts(client, alice) == 1
 
 
+async def test_a_replayed_secret_stays_uncacheable(client, alice):
+    headers = {**alice, "Idempotency-Key": "feed-1"}
+    first = await client.post("/v1/me/calendar-token", headers=headers)
+    second = await client.post("/v1/me/calendar-token", headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert second.headers["idempotent-replayed"] == "true"
+    assert second.json() == first.json()
+    for response in (first, second):
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["pragma"] == "no-cache"
+
+
 async def test_same_key_with_another_body_is_422(client, alice):
     headers = {**alice, "Idempotency-Key": "k-2"}
     assert (await client.post("/v1/contacts", json={"full_name": "A"}, headers=headers)).is_success
