@@ -25,6 +25,7 @@ from app.etiquette.router import router as etiquette_router
 from app.interactions.router import router as interactions_router
 from app.scheduler.router import router as scheduler_router
 from app.sync.router import router as sync_router
+from app.transfer.router import router as transfer_router
 
 log = logging.getLogger("rapport")
 
@@ -95,9 +96,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={"/v1/contacts/import": settings.import_max_bytes},
+    )
     app.include_router(_health_router())
     app.include_router(auth_router)
+    # Before contacts: its `/{contact_id}` would take `/v1/contacts/export`.
+    app.include_router(transfer_router)
     app.include_router(contacts_router)
     app.include_router(interactions_router)
     app.include_router(asks_router)

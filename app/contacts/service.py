@@ -10,7 +10,9 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.asks.repository import AskRepository
+from app.auth.repository import get_user
 from app.contacts import follow_up
+from app.contacts.keys import email_key, phone_key, region_for_timezone
 from app.contacts.models import (
     CONTACT_DEFAULTS,
     CONTACT_REQUIRED,
@@ -35,9 +37,30 @@ def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[Contact]:
 _FOLLOW_UP_FIELDS = {"cadence_days", "circle", "track_follow_ups", "snoozed_until"}
 
 
-async def create(session: AsyncSession, owner_id: uuid.UUID, data: ContactCreate) -> Contact:
-    contact = ContactRepository(session, owner_id).add(Contact(**data.model_dump()))
+async def owner_region(session: AsyncSession, owner_id: uuid.UUID) -> str | None:
+    """The country national phone numbers are read in: the owner's time zone's."""
+    user = await get_user(session, owner_id)
+    return region_for_timezone(user.timezone if user is not None else None)
+
+
+def set_match_keys(contact: Contact, region: str | None) -> None:
+    """Import matches contacts by these (app/contacts/keys.py); kept with email and phone."""
+    contact.email_key = email_key(contact.email)
+    contact.phone_key = phone_key(contact.phone, region)
+
+
+def new_contact(repo: ContactRepository, data: ContactCreate, region: str | None) -> Contact:
+    """A new contact with the state the server keeps on it, added to the session unflushed
+    (import flushes many at once)."""
+    contact = repo.add(Contact(**data.model_dump()))
+    set_match_keys(contact, region)
     contact.follow_up_due_at = follow_up.due_at(contact)
+    return contact
+
+
+async def create(session: AsyncSession, owner_id: uuid.UUID, data: ContactCreate) -> Contact:
+    region = await owner_region(session, owner_id)
+    contact = new_contact(ContactRepository(session, owner_id), data, region)
     await session.flush()
     return contact
 
@@ -73,6 +96,10 @@ async def update(
     changed = await records.merge(
         contact, changes, required=CONTACT_REQUIRED, defaults=CONTACT_DEFAULTS
     )
+    if changed and {"email", "phone"} & changes.keys():
+        set_match_keys(contact, await owner_region(session, owner_id))
+        session.add(contact)
+        await session.flush()
     if changed and _FOLLOW_UP_FIELDS & changes.keys():
         await follow_up.refresh(session, contact, recount=False)
     return contact

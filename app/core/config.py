@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = Field(100, ge=1)
 
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # POST /v1/contacts/import: a phone or mail export is bigger than any JSON body.
+    import_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    import_max_records: int = Field(20_000, ge=1)
     idempotency_ttl_seconds: int = Field(24 * 3600, ge=60)
     # A reservation older than this is taken to be from a crashed request and may be reused.
     idempotency_lock_seconds: int = Field(60, ge=1)

@@ -110,6 +110,10 @@ class PreconditionFailed(ProblemError):
     )
 
 
+class ContentTooLarge(ProblemError):
+    status, slug, default_detail = 413, "content-too-large", "The request content is too large."
+
+
 class UnsupportedMediaType(ProblemError):
     status, slug, default_detail = 415, "unsupported-media-type", "Unsupported Content-Type."
 
