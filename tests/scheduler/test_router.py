@@ -1006,8 +1006,10 @@ async def test_service_run_handles_every_user_in_batches(client, service, alice,
     body = await run_all(service, as_of)
     assert set(body) == {
         "scope", "as_of", "users", "tasks_created", "follow_ups", "reciprocity", "batches",
+        "tombstones_purged",
     }  # fmt: skip
     assert body["scope"] == "all"
+    assert body["tombstones_purged"] == 0
     assert parse(body["as_of"]) == as_of
     assert body["users"] == 3
     assert body["tasks_created"] == 4
