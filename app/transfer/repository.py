@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import func, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.contacts.models import Contact
+from app.core.db import session_dialect
 
 # Values per `IN (…)`: well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
 IN_BATCH = 500
@@ -31,6 +32,17 @@ EXPORT_COLUMNS = (
     Contact.tags,
     Contact.notes,
 )
+
+
+async def serialize_imports(session: AsyncSession, owner_id: uuid.UUID) -> None:
+    """Imports of one owner run one at a time, until this transaction ends: two at once (a
+    double-click, a retry with a fresh Idempotency-Key) would each see the other's contacts
+    as new and create them twice. PostgreSQL: an advisory lock on the owner; SQLite writers
+    are serialised already (BEGIN IMMEDIATE)."""
+    if session_dialect(session) != "postgresql":
+        return
+    key = int.from_bytes(owner_id.bytes[:8], "big", signed=True)
+    await session.exec(select(func.pg_advisory_xact_lock(key)))
 
 
 def _batches(values: Iterable[Any]) -> Iterable[list[Any]]:
@@ -93,13 +105,10 @@ async def export_page(
     c = Contact
     stmt = select(*(col(column) for column in EXPORT_COLUMNS)).where(*_live(owner_id))
     if after is not None:
-        after_time, after_id = after
-        stmt = stmt.where(
-            or_(
-                col(c.created_at) > after_time,
-                and_(col(c.created_at) == after_time, col(c.id) > after_id),
-            )
-        )
+        # A row-value comparison, not `a > x OR (a = x AND b > y)`: SQLite then seeks the
+        # index to the page's start (measured: the OR form scanned every earlier contact on
+        # every page, 7.4 s for 100k contacts).
+        stmt = stmt.where(tuple_(col(c.created_at), col(c.id)) > tuple_(*after))
     stmt = stmt.order_by(col(c.created_at), col(c.id)).limit(limit)
     rows: Sequence[Any] = (await session.exec(stmt)).all()
     return list(rows)

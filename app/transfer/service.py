@@ -157,6 +157,7 @@ async def import_file(
     # Reading is CPU work (vobject is slow): off the event loop, and before the transaction
     # starts, so SQLite's write lock is not held meanwhile.
     records = await run_in_threadpool(read_file, data, content_type, max_records)
+    await repository.serialize_imports(session, owner_id)
     region = await contacts.owner_region(session, owner_id)
     candidates, errors = await run_in_threadpool(_validate_all, records, region)
     if errors and not candidates:
