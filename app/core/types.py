@@ -12,6 +12,7 @@ from pydantic import (
     PlainSerializer,
     StringConstraints,
     ValidatorFunctionWrapHandler,
+    WithJsonSchema,
     WrapValidator,
 )
 
@@ -69,4 +70,7 @@ UTCDatetime = Annotated[
     BeforeValidator(_rfc3339_only),
     WrapValidator(_to_utc),
     PlainSerializer(_format_utc, return_type=str, when_used="json"),
+    # The serializer's `str` would otherwise drop `format: date-time` from response schemas,
+    # and generated clients would hand callers strings instead of times.
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]

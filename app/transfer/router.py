@@ -63,7 +63,12 @@ the size limit, or more records than the record limit: split the file).
     responses=problem_responses(400, 401, 409, 413, 415, 422),
 )
 async def import_contacts(
-    file: Annotated[UploadFile, File(description="A vCard (.vcf) or CSV file.")],
+    # `format: binary` beside OpenAPI 3.1's `contentMediaType`: generators that predate 3.1
+    # (openapi-python-client 0.29, many others) otherwise type the file as a plain string.
+    file: Annotated[
+        UploadFile,
+        File(description="A vCard (.vcf) or CSV file.", json_schema_extra={"format": "binary"}),
+    ],
     session: Session,
     user_id: UserId,
     rt: Rt,
