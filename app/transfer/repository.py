@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import func, text, tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,6 +43,11 @@ async def serialize_imports(session: AsyncSession, owner_id: uuid.UUID) -> None:
         return
     key = int.from_bytes(owner_id.bytes[:8], "big", signed=True)
     await session.exec(select(func.pg_advisory_xact_lock(key)))
+    # The lookups below run the same prepared statement (500 keys) many times; PostgreSQL
+    # then switches to a generic plan, which cannot hash or index-probe a parameter list and
+    # scans the owner's contacts comparing each to all 500 keys (measured: ~0.4 s a batch at
+    # 6k contacts). Custom plans see the keys and probe the index. This transaction only.
+    await session.exec(text("SET LOCAL plan_cache_mode = force_custom_plan"))  # type: ignore[call-overload]
 
 
 def _batches(values: Iterable[Any]) -> Iterable[list[Any]]:
