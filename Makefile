@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run migrate test lint format openapi lock clean bench
+.PHONY: install run migrate test lint format openapi lock clean bench typescript
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,21 @@ bench: install
 
 openapi: install
 	$(BIN)/python -m app.openapi > openapi/openapi.json
+
+# TypeScript types from the committed document (openapi-typescript), type-checked with tsc --strict
+# against a web app's uses of them (clients/typescript/usage.ts). Needs Node 20+ and npm; installs
+# what clients/typescript/package-lock.json pins. tests/contract/test_typescript.py runs it.
+TS := clients/typescript
+
+$(TS)/node_modules/.installed: $(TS)/package.json $(TS)/package-lock.json
+	cd $(TS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(TS)/rapport.d.ts: openapi/openapi.json $(TS)/node_modules/.installed
+	cd $(TS) && npm run --silent generate
+
+typescript: $(TS)/rapport.d.ts
+	cd $(TS) && npm run --silent check
 
 # Re-pins every dependency from pyproject.toml (run after changing dependencies): the full lock
 # for the venv and CI, and the runtime-only lock (no dev tools) the Dockerfile installs.
