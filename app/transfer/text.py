@@ -31,8 +31,12 @@ def decode(data: bytes, content_type: str | None) -> str:
     charset = declared_charset(content_type)
     if charset is not None:
         try:
-            encoding = codecs.lookup(charset).name
-        except LookupError:
+            info = codecs.lookup(charset)
+            # Not every codec is a charset (`base64`, `rot13`, `zlib` turn bytes into bytes).
+            if not getattr(info, "_is_text_encoding", True):
+                raise LookupError(charset)
+            encoding = info.name
+        except (LookupError, ValueError):
             detail = f"The file's charset `{charset[:40]}` is unknown."
             raise _refuse(detail, "unknown_charset") from None
         if encoding == "utf-8":
@@ -55,6 +59,11 @@ def decode(data: bytes, content_type: str | None) -> str:
     except (UnicodeError, ValueError):  # codecs that refuse to decode at all (e.g. `idna`)
         raise _refuse(f"The file cannot be read as `{charset}`.", "undecodable") from None
     text = text.removeprefix("\ufeff")
+    try:
+        # Lone surrogates (`charset=unicode_escape` can make them) cannot be stored.
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _refuse("The file holds text that is not valid Unicode.", "undecodable") from None
     if "\x00" in text:
         raise _refuse("The file is binary; send a vCard or CSV text file.", "binary")
     return text

@@ -39,6 +39,13 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + os.urandom(4096)
         ("Zoë,Ångström".encode("latin-1"), "text/csv", 415, "undecodable"),
         ("First Name\r\nZoe".encode("utf-16-le"), "text/csv", 415, "binary"),  # no BOM
         (b"First Name\r\nX", "text/csv; charset=no-such-charset", 415, "unknown_charset"),
+        (b"Rmlyc3QgTmFtZQ==", "text/csv; charset=base64", 415, "unknown_charset"),
+        (
+            b"Rapport ID,Full Name\r\n,\\ud800",
+            "text/csv; charset=unicode_escape",
+            415,
+            "undecodable",
+        ),
         (b"", "text/csv", 422, "empty_file"),
         (b" \r\n\r\n", "text/csv", 422, "empty_file"),
         (b"just some text\nwith lines\n", "text/plain", 422, "unknown_format"),
@@ -51,6 +58,8 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + os.urandom(4096)
         "latin-1-undeclared",
         "utf-16-without-bom",
         "unknown-charset",
+        "a-codec-that-is-no-charset",
+        "lone-surrogate",
         "empty",
         "blank",
         "plain-text",
