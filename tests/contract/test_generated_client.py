@@ -23,8 +23,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from openapi_python_client.cli import app as generator_cli
-from typer.testing import CliRunner
 
 from tests.conftest import ROOT
 
@@ -47,8 +45,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generated]:
 
     The command runs in this process (the same CLI entry point, without a second interpreter
     importing pydantic and httpx again), with `--fail-on-warning` so a warning also shows in
-    the exit code.
+    the exit code. Imported here, not at the top: collecting the suite should not pay for it.
     """
+    from openapi_python_client.cli import app as generator_cli
+    from typer.testing import CliRunner
+
     folder = tmp_path_factory.mktemp("generated-client")
     args = ["generate", "--path", str(DOCUMENT), "--config", str(CONFIG), "--meta", "none"]
     args += ["--output-path", str(folder / PACKAGE), "--fail-on-warning"]
