@@ -102,6 +102,11 @@ class Gone(ProblemError):
     status, slug, default_detail = 410, "gone", "This resource is no longer available."
 
 
+class IdempotencyKeyInFlight(Conflict):
+    # Its own type: unlike other conflicts, this one is worth retrying (after Retry-After).
+    slug = "idempotency-key-in-flight"
+
+
 class PreconditionFailed(ProblemError):
     status, slug, default_detail = (
         412,
@@ -120,6 +125,11 @@ class UnsupportedMediaType(ProblemError):
 
 class Unprocessable(ProblemError):
     status, slug, default_detail = 422, "validation-error", "The request is not valid."
+
+
+class IdempotencyKeyReused(Unprocessable):
+    # Its own type: the fix is a new key, not other input.
+    slug = "idempotency-key-reused"
 
 
 class TooManyRequests(ProblemError):

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.core.db import Database, UTCDateTime, utcnow
-from app.core.errors import Conflict, Unprocessable
+from app.core.errors import Conflict, IdempotencyKeyInFlight, IdempotencyKeyReused
 
 MAX_KEY_LENGTH = 255
 # Headers worth replaying; hop-by-hop and per-response headers are not.
@@ -61,8 +61,24 @@ def valid_key(key: str) -> bool:
 async def request_fingerprint(request: Request) -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
-    digest.update(await request.body())
+    body = await request.body()
+    boundary = _multipart_boundary(request.headers.get("content-type"))
+    if boundary:
+        # A client builds a new boundary for every attempt (a retried import): the same parts
+        # are the same request. The boundary cannot occur inside the parts, by its definition.
+        body = body.replace(boundary, b"\x00boundary\x00")
+    digest.update(body)
     return digest.hexdigest()
+
+
+def _multipart_boundary(content_type: str | None) -> bytes | None:
+    if not content_type or not content_type.lower().startswith("multipart/"):
+        return None
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary" and value.strip('"'):
+            return b"--" + value.strip('"').encode("latin-1", "replace")
+    return None
 
 
 class _Sealer:
@@ -124,9 +140,19 @@ class IdempotencyStore:
                 await session.flush()
                 return Reservation(record.id, f"{scope}:{key}")
             if record.request_hash != fingerprint:
-                raise Unprocessable(
+                detail = (
                     "This Idempotency-Key was already used with a different request; "
                     "use a new key for a new request."
+                )
+                raise IdempotencyKeyReused(
+                    detail,
+                    errors=[
+                        {
+                            "field": "header.Idempotency-Key",
+                            "message": detail,
+                            "code": "idempotency_key_reused",
+                        }
+                    ],
                 )
             if record.response_status is not None:
                 body = self._sealer.open(record.response_body or b"", f"{scope}:{key}")
@@ -139,7 +165,10 @@ class IdempotencyStore:
                     "use a new key."
                 )
             if record.locked_at + self.lock > now:
-                raise Conflict("A request with this Idempotency-Key is still in progress.")
+                raise IdempotencyKeyInFlight(
+                    "A request with this Idempotency-Key is still in progress; retry shortly.",
+                    headers={"Retry-After": "1"},
+                )
             # The first attempt died without finishing: this one takes over.
             record.locked_at = now
             return Reservation(record.id, f"{scope}:{key}")

@@ -48,7 +48,47 @@ async def test_same_key_with_another_body_is_422(client, alice):
     assert (await client.post("/v1/contacts", json={"full_name": "A"}, headers=headers)).is_success
     r = await client.post("/v1/contacts", json={"full_name": "B"}, headers=headers)
     assert_problem(r, 422)
+    # Told apart from invalid input: the fix is a new key.
+    assert r.json()["type"].endswith("/idempotency-key-reused")
+    assert r.json()["errors"][0]["field"] == "header.Idempotency-Key"
     assert await count_contacts(client, alice) == 1
+
+
+async def test_a_retried_upload_with_a_new_multipart_boundary_is_replayed(client, alice):
+    card = b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Grace Hopper\r\nEND:VCARD\r\n"
+    headers = {**alice, "Idempotency-Key": "import-1"}
+    answers = []
+    for boundary in ("first-attempt-boundary", "second-attempt-boundary"):
+        body = (
+            (
+                f"--{boundary}\r\n"
+                'Content-Disposition: form-data; name="file"; filename="c.vcf"\r\n'
+                "Content-Type: text/vcard\r\n\r\n"
+            ).encode()
+            + card
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        content_type = f"multipart/form-data; boundary={boundary}"
+        answers.append(
+            await client.post(
+                "/v1/contacts/import",
+                content=body,
+                headers={**headers, "Content-Type": content_type},
+            )
+        )
+    first, second = answers
+    assert first.status_code == second.status_code == 200, second.text
+    assert second.headers["idempotent-replayed"] == "true"
+    assert second.json() == first.json() == {
+        "created": 1, "updated": 0, "skipped": 0, "errors": [],
+    }  # fmt: skip
+    assert await count_contacts(client, alice) == 1
+    # Other parts under the same key are another request.
+    other = card.replace(b"Grace Hopper", b"Ada Lovelace")
+    r = await client.post(
+        "/v1/contacts/import", files={"file": ("c.vcf", other, "text/vcard")}, headers=headers
+    )
+    assert_problem(r, 422)
 
 
 async def test_rejected_request_is_not_remembered(client, alice):
@@ -105,6 +145,9 @@ async def test_key_still_in_flight_is_409_and_creates_nothing(client, alice, app
         "/v1/contacts", json={"full_name": "A"}, headers={**alice, "Idempotency-Key": "busy"}
     )
     assert_problem(r, 409)
+    # Unlike other conflicts, worth retrying: its own type, and when.
+    assert r.json()["type"].endswith("/idempotency-key-in-flight")
+    assert r.headers["retry-after"] == "1"
     assert await count_contacts(client, alice) == 0
 
 
