@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -22,8 +23,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(migrated) -> Iterator[str]:
+def live_server(migrated, tmp_path: Path) -> Iterator[str]:
     port = _free_port()
+    # A file, not a pipe nobody reads: a chatty server would block once the pipe filled.
+    log = (tmp_path / "server.log").open("wb")
     env = {
         **os.environ,
         "RAPPORT_DATABASE_URL": migrated.database_url,
@@ -44,7 +47,7 @@ def live_server(migrated) -> Iterator[str]:
         ],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -57,8 +60,9 @@ def live_server(migrated) -> Iterator[str]:
             except httpx.TransportError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError("server did not start")
+            raise RuntimeError(f"server did not start: {(tmp_path / 'server.log').read_text()}")
         yield base
     finally:
         process.terminate()
         process.wait(timeout=15)
+        log.close()
