@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
+from pydantic import StrictBool, StrictInt
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
@@ -17,11 +18,15 @@ from app.core.vocabulary import AskKind
 
 
 class Direction(StrEnum):
+    """`outgoing`: you ask the contact; `incoming`: the contact asks you."""
+
     outgoing = "outgoing"  # I ask them
     incoming = "incoming"  # they ask me
 
 
 class AskStatus(StrEnum):
+    """Where an ask stands; `fulfilled`, `declined` and `withdrawn` are resolved."""
+
     open = "open"
     accepted = "accepted"
     declined = "declined"
@@ -41,7 +46,8 @@ TRANSITIONS: dict[AskStatus, frozenset[AskStatus]] = {
 }
 
 Statement = Text(2000, min_length=1)
-Effort = Annotated[int, Field(ge=1, le=5)]
+# Strict: JSON `true` or `"3"` is not an effort (pydantic would coerce them).
+Effort = Annotated[StrictInt, Field(ge=1, le=5)]
 
 _EXAMPLE: dict[str, Any] = {
     "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
@@ -61,7 +67,7 @@ class AskFields(SQLModel):
     statement: Statement = Field(
         description='What is needed, stated clearly ("know what you need and clearly state it").'
     )
-    researched: bool = Field(
+    researched: StrictBool = Field(
         default=False,
         description="I checked this cannot be found by my own research.",
     )
@@ -117,7 +123,7 @@ class AskUpdate(SQLModel):
 
     kind: AskKind | None = None
     statement: Statement | None = None
-    researched: bool | None = None
+    researched: StrictBool | None = None
     status: AskStatus | None = None
     due_at: UTCDatetime | None = None
     effort: Effort | None = None
@@ -127,6 +133,8 @@ ASK_REQUIRED = {"kind", "statement", "researched", "status"}
 
 
 class WarningCode(StrEnum):
+    """Which piece of networking etiquette an outgoing ask may break."""
+
     ask_for_job = "ask_for_job"
     outside_comfort = "outside_comfort"
     not_researched = "not_researched"
@@ -135,6 +143,13 @@ class WarningCode(StrEnum):
 
 
 class EtiquetteWarning(SQLModel):
+    model_config = schema_config(
+        {
+            "code": "not_researched",
+            "message": "Check first that this cannot be found by your own research.",
+        }
+    )
+
     code: WarningCode
     message: str = Field(description="A sentence an app can show as is.")
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StrictBool, StrictInt
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
@@ -33,7 +33,8 @@ def _unique_kinds(kinds: list[AskKind]) -> list[AskKind]:
 Tag = Text(50, min_length=1)
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
 OpenTo = Annotated[list[AskKind], Field(max_length=len(AskKind)), AfterValidator(_unique_kinds)]
-CadenceDays = Annotated[int, Field(ge=1, le=3650)]
+# Strict: JSON `true` or `"30"` is not a number of days (pydantic would coerce them).
+CadenceDays = Annotated[StrictInt, Field(ge=1, le=3650)]
 
 _EXAMPLE: dict[str, Any] = {
     "full_name": "Grace Hopper",
@@ -77,7 +78,7 @@ class ContactFields(SQLModel):
     cadence_days: CadenceDays | None = Field(
         default=None, description="Keep-in-touch interval in days; null = the circle's default."
     )
-    track_follow_ups: bool = True
+    track_follow_ups: StrictBool = True
     snoozed_until: UTCDatetime | None = None
 
 
@@ -158,7 +159,7 @@ class ContactUpdate(SQLModel):
     role: Role | None = None
     open_to: OpenTo | None = None
     cadence_days: CadenceDays | None = None
-    track_follow_ups: bool | None = None
+    track_follow_ups: StrictBool | None = None
     snoozed_until: UTCDatetime | None = None
 
 

@@ -25,6 +25,18 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "field": "body.full_name",
+                    "message": "String should have at least 1 character",
+                    "code": "string_too_short",
+                }
+            ]
+        }
+    )
+
     field: str = Field(description="Dotted path of the offending input, e.g. `body.full_name`.")
     message: str
     code: str = Field(description="Machine-readable reason, e.g. `string_too_long`.")
@@ -235,6 +247,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.url.path}."
         headers = dict(exc.headers or {})
+        if exc.status_code == 400 and detail == _UNPARSABLE_BODY:
+            # FastAPI's answer to a body it cannot decode (bytes that are not UTF-8): the same
+            # 422 `json_invalid` as any other malformed JSON, so clients handle one case.
+            return problem_response(
+                422,
+                "Invalid input: body.",
+                errors=[{"field": "body", "message": "Invalid JSON", "code": "json_invalid"}],
+            )
         if exc.status_code == 405:
             detail = f"{request.method} is not allowed here; see the Allow header."
             headers["Allow"] = _allowed_methods(request)
@@ -256,9 +276,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", exc.orig)
-        return problem_response(
-            503, "The database is unavailable; retry shortly.", headers={"Retry-After": "2"}
-        )
+        return _unavailable()
+
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError) -> JSONResponse:
+        # asyncpg's connect failures (refused, unreachable, DNS, its connect timeout, which is
+        # a TimeoutError and so an OSError) reach us unwrapped by SQLAlchemy.
+        if _raised_by_database_driver(exc):
+            log.warning("database unreachable: %s", type(exc).__name__)
+            return _unavailable()
+        return await _unexpected(request, exc)
 
     @app.exception_handler(DBAPIError)
     async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
@@ -272,6 +299,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 "The request conflicted with a concurrent one and was rolled back; retry.",
                 headers={"Retry-After": "1"},
             )
+        if exc.connection_invalidated or str(code or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+            # The connection died under the request (the server shut down or crashed), or
+            # PostgreSQL refuses work for now (starting up, too many connections, cancelled).
+            log.warning("database unavailable (%s): %s", code, exc.orig)
+            return _unavailable()
         return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
@@ -281,6 +313,50 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock_detected, serialization_failure
+# connection_exception, insufficient_resources, operator_intervention (admin shutdown, cannot
+# connect now, query_canceled by statement_timeout).
+_UNAVAILABLE_SQLSTATE_CLASSES = {"08", "53", "57"}
+_DRIVER_MODULES = ("asyncpg", "aiosqlite", "sqlite3", "sqlalchemy")
+
+
+def _unavailable() -> JSONResponse:
+    return problem_response(
+        503, "The database is unavailable; retry shortly.", headers={"Retry-After": "2"}
+    )
+
+
+def _raised_by_database_driver(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith(_DRIVER_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$", "examples": ["30"]},
+    }
+}
+# Headers every problem of these statuses carries (the handlers above always set them).
+_PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": '`Bearer`; `Bearer error="invalid_token"` for an expired or '
+            "invalid access token (refresh it).",
+            "required": True,
+            "schema": {"type": "string", "examples": ["Bearer"]},
+        }
+    },
+    429: _RETRY_AFTER,
+    503: _RETRY_AFTER,
+}
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -290,6 +366,23 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "model": Problem,
             "description": HTTPStatus(status).phrase,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            **({"headers": _PROBLEM_HEADERS[status]} if status in _PROBLEM_HEADERS else {}),
         }
         for status in statuses
     }
+
+
+def problems_only(document: dict[str, Any]) -> dict[str, Any]:
+    """Drops the `application/json` twin FastAPI adds beside each declared problem body.
+
+    `model=Problem` is what registers the schema in components, but FastAPI then also lists
+    it under the route's media type; errors are only ever sent as problem+json, and a client
+    generated from the document should expect exactly that.
+    """
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and PROBLEM_JSON in content:
+                    content.pop("application/json", None)
+    return document

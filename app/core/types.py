@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -24,9 +25,16 @@ def _no_nul(value: str) -> str:
     return value
 
 
+# The start every RFC 3339 date-time has (a space may stand for `T`, as RFC 3339 allows).
+_RFC3339_START = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]")
+
+
 def _rfc3339_only(value: object) -> object:
-    # Numbers would otherwise be read as Unix timestamps; the contract is RFC 3339 strings.
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    # Numbers, and strings of digits (every query parameter is a string), would otherwise be
+    # read as Unix timestamps; the contract is RFC 3339 strings.
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
+        isinstance(value, str) and not _RFC3339_START.match(value)
+    ):
         raise ValueError("must be an RFC 3339 date-time string with an offset")
     return value
 
