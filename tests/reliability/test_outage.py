@@ -1,0 +1,144 @@
+"""PostgreSQL goes away under a running server, then comes back (PRODUCT.md: "Nothing is lost").
+
+A cluster of this test's own (the session cluster serves every other test) and a real uvicorn on
+it. While the database is down every request that needs it answers a 503 problem with
+`Retry-After` within a bound that follows from the settings (no 500, no hang), `/readyz` is 503
+and `/healthz` 200. When the database is back the same server, not restarted, serves again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from alembic import command
+from tests.conftest import IN_CI, alembic_config
+from tests.pg import PostgresUnavailable
+from tests.reliability.servers import Server, StoppableCluster
+
+POOL_TIMEOUT = (
+    2.0  # RAPPORT_DB_POOL_TIMEOUT_SECONDS: waiting for a pooled connection, and connecting
+)
+STATEMENT_TIMEOUT_MS = 3000
+# Worst case for one request: a connect attempt for the idempotency reservation and one for the
+# request's own transaction, each bounded by the connect timeout, plus slack for a busy machine.
+BOUND = 2 * POOL_TIMEOUT + STATEMENT_TIMEOUT_MS / 1000 + 3
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def cluster() -> Iterator[StoppableCluster]:
+    try:
+        cluster = StoppableCluster()
+        url = cluster.start()
+    except PostgresUnavailable as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI: {exc}")
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    cluster.url = url  # type: ignore[attr-defined]
+    try:
+        command.upgrade(alembic_config(url), "head")
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def server(cluster: StoppableCluster, tmp_path: Path) -> Iterator[Server]:
+    server = Server(
+        cluster.url,  # type: ignore[attr-defined]
+        tmp_path / "server.log",
+        db_pool_timeout_seconds=str(POOL_TIMEOUT),
+        db_statement_timeout_ms=str(STATEMENT_TIMEOUT_MS),
+        db_pool_size="4",
+    )
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def timed(client: httpx.Client, method: str, url: str, **kwargs: object) -> httpx.Response:
+    started = time.monotonic()
+    response = client.request(method, url, **kwargs)  # type: ignore[arg-type]
+    elapsed = time.monotonic() - started
+    assert elapsed < BOUND, f"{method} {url} took {elapsed:.1f} s (bound {BOUND} s)"
+    return response
+
+
+def assert_unavailable(response: httpx.Response) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.headers["retry-after"].isdigit()
+    body = response.json()
+    assert body["status"] == 503
+    assert "Traceback" not in response.text
+
+
+def requests(auth: dict[str, str], key: str, email: str) -> list[tuple[str, str, dict]]:
+    """Reads, writes with and without Idempotency-Key, and a login: each needs the database."""
+    return [
+        ("GET", "/v1/contacts", {"headers": auth}),
+        ("GET", "/v1/follow-ups", {"headers": auth}),
+        ("POST", "/v1/contacts", {"headers": auth, "json": {"full_name": "Plain Write"}}),
+        (
+            "POST",
+            "/v1/contacts",
+            {"headers": {**auth, "Idempotency-Key": key}, "json": {"full_name": "Keyed Write"}},
+        ),
+        ("POST", "/v1/auth/token", {"data": {"username": email, "password": PASSWORD}}),
+    ]
+
+
+def test_a_database_outage_is_503_and_the_server_recovers_without_a_restart(
+    cluster: StoppableCluster, server: Server
+) -> None:
+    email = f"outage-{uuid.uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=server.base, timeout=BOUND * 2) as client:
+        assert (
+            client.post(
+                "/v1/auth/register", json={"email": email, "password": PASSWORD}
+            ).status_code
+            == 201
+        )
+        token = client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
+        auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        # Fill the pool with connections that will be dead once the database goes.
+        for _ in range(6):
+            assert client.get("/v1/contacts", headers=auth).status_code == 200
+        key = f"outage-{uuid.uuid4()}"
+
+        cluster.halt("immediate")
+        # Twice: first the pooled connections fail their pre-ping, then new ones fail to connect.
+        for _ in range(2):
+            for method, url, kwargs in requests(auth, key, email):
+                assert_unavailable(timed(client, method, url, **kwargs))
+            assert_unavailable(timed(client, "GET", "/readyz"))
+            assert timed(client, "GET", "/healthz").status_code == 200
+
+        cluster.resume()
+        deadline = time.monotonic() + 15
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the server did not become ready again"
+            time.sleep(0.2)
+        expected = {"GET": 200, "POST": 201}
+        for method, url, kwargs in requests(auth, key, email):
+            r = timed(client, method, url, **kwargs)
+            status = 200 if url == "/v1/auth/token" else expected[method]
+            assert r.status_code == status, (url, r.text)
+        # The keyed write that failed during the outage was not remembered; now it was, once.
+        replay = client.post(
+            "/v1/contacts",
+            headers={**auth, "Idempotency-Key": key},
+            json={"full_name": "Keyed Write"},
+        )
+        assert replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true"
+        names = [c["full_name"] for c in client.get("/v1/contacts", headers=auth).json()["items"]]
+        assert sorted(names) == ["Keyed Write", "Plain Write"]
+    assert "Traceback" not in server.log(), server.log()[-3000:]
