@@ -95,6 +95,11 @@ async def create_ask(
     name="get",
     response_model=AskPublic,
     summary="Get an ask",
+    description=(
+        "With its `etiquette_warnings` computed now, so the `ETag` changes when they do "
+        "(`If-None-Match` → 304 only if both the ask and its warnings are unchanged). "
+        "Another user's ask is 404, exactly like a missing one."
+    ),
     responses={304: {"description": "Not Modified"}, **problem_responses(401, 404, 422)},
 )
 async def get_ask(
@@ -135,6 +140,10 @@ async def update_ask(
     name="delete",
     status_code=204,
     summary="Delete an ask",
+    description=(
+        "Removes it from reads and from reciprocity (a tombstone is kept for sync); pending "
+        "tasks it caused are dismissed. `If-Match` guards it; a second delete is 404."
+    ),
     responses=problem_responses(401, 404, 412, 422),
 )
 async def delete_ask(

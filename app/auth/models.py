@@ -153,6 +153,11 @@ class TokenPair(SQLModel):
 class LoginForm(SQLModel):
     """The OAuth2 password grant form (RFC 6749 §4.3)."""
 
+    # Not `input=True`: OAuth2 clients may send fields of their own (client_id), ignored.
+    model_config = schema_config(
+        {"grant_type": "password", "username": "ada@example.com", "password": "correct horse"}
+    )
+
     grant_type: Literal["password"] | None = None
     username: Text(320, min_length=1) = Field(description="The account's email.")
     password: str = Field(min_length=1, max_length=256)

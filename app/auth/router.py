@@ -94,6 +94,10 @@ async def refresh(body: RefreshRequest, session: Session, rt: Rt) -> Response:
     tags=["me"],
     response_model=UserPublic,
     summary="The calling user",
+    description=(
+        "The user the access token belongs to, with an `ETag` (`If-None-Match` → 304). The "
+        "time zone decides the calendar feed's days and how national phone numbers are read."
+    ),
     responses={304: {"description": "Not Modified"}, **problem_responses(401, 404)},
 )
 async def get_me(request: Request, session: Session, user_id: UserId) -> Response:
@@ -107,6 +111,11 @@ async def get_me(request: Request, session: Session, user_id: UserId) -> Respons
     tags=["me"],
     response_model=UserPublic,
     summary="Update the calling user (JSON merge patch)",
+    description=(
+        "Change the email, display name or time zone (an IANA name such as `Europe/Paris`). "
+        "Absent fields stay as they are. An email another account uses is 409; a stale "
+        "`If-Match` is 412 and changes nothing."
+    ),
     dependencies=[Depends(json_body)],
     responses=problem_responses(401, 404, 409, 412, 413, 415, 422),
 )

@@ -25,6 +25,15 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # The feed changes without any request of its owner (days pass): clients may keep a copy but
 # must ask again, cheaply, with If-None-Match. `private`: the URL is a secret.
 _FEED_CACHE = {"Cache-Control": "private, no-cache"}
+_ICS = (
+    "BEGIN:VCALENDAR\r\nPRODID:-//Rapport//Calendar feed 1.0//EN\r\nVERSION:2.0\r\n"
+    "CALSCALE:GREGORIAN\r\nX-WR-CALNAME:Rapport\r\n"
+    "BEGIN:VEVENT\r\nSUMMARY:Thank-you note: Grace Hopper\r\n"
+    "DTSTART;VALUE=DATE:20261128\r\nDTEND;VALUE=DATE:20261129\r\n"
+    "DTSTAMP:20261126T100000Z\r\nUID:task-9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d@rapport\r\n"
+    "CATEGORIES:etiquette_task\r\nTRANSP:TRANSPARENT\r\nEND:VEVENT\r\n"
+    "END:VCALENDAR\r\n"
+)
 
 
 def feed_url(request: Request, token: str) -> str:
@@ -50,7 +59,18 @@ def feed_url(request: Request, token: str) -> str:
     "With an `Idempotency-Key`, a retry within 24 h replays the same secret instead of "
     "rotating again.",
     dependencies=[Depends(json_body)],
-    responses=problem_responses(401, 404, 409, 413, 415, 422),
+    responses={
+        201: {
+            "links": {
+                "read_feed": {
+                    "operationId": "calendar-feed",
+                    "parameters": {"feed_token": "$response.body#/token"},
+                    "description": "The feed this secret opens.",
+                }
+            }
+        },
+        **problem_responses(401, 404, 409, 413, 415, 422),
+    },
 )
 async def rotate_token(request: Request, session: Session, user_id: UserId) -> Response:
     token = await service.rotate_token(session, user_id)
@@ -93,7 +113,7 @@ FeedToken = Annotated[
     responses={
         200: {
             "description": "The feed.",
-            "content": {"text/calendar": {"schema": {"type": "string"}}},
+            "content": {"text/calendar": {"schema": {"type": "string"}, "example": _ICS}},
         },
         304: {"description": "Not Modified: the feed is unchanged since this ETag."},
         # Any path segment is a valid string, so 422 never happens; declared as a problem only

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
 from app.contacts import service
@@ -21,8 +22,39 @@ from app.core.vocabulary import Circle
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], route_class=RapportRoute)
 
 
+class _ContactIdConvertor(StringConvertor):
+    """Any path segment but `import` and `export`, which are resources of their own.
+
+    Without it `PATCH /v1/contacts/import` would reach the contact routes (and answer 415 or
+    422) instead of 405 with `Allow: POST`. Anything else still reaches them, so a malformed id
+    stays a 422 that names the field.
+    """
+
+    regex = "(?!(?:import|export)$)[^/]+"
+
+
+register_url_convertor("contact_id", _ContactIdConvertor())
+
+
 def _public(contact: Contact) -> ContactPublic:
     return ContactPublic.model_validate(contact, from_attributes=True)
+
+
+# What a new contact's id is for, as OpenAPI links: tools that follow them (schemathesis's
+# stateful phase) create records for the contact instead of guessing a `contact_id`. The body
+# is merged into the target's own (`contact_id` only), as schemathesis reads link bodies.
+_NEW_CONTACT_LINKS = {
+    name: {
+        "operationId": operation,
+        "requestBody": {"contact_id": "$response.body#/id"},
+        "description": description,
+    }
+    for name, operation, description in [
+        ("log_interaction", "interactions-create", "Log or plan an interaction with them."),
+        ("record_ask", "asks-create", "Record an ask to or from them."),
+        ("create_task", "etiquette-tasks-create", "Add a task about them."),
+    ]
+}
 
 
 @router.get(
@@ -71,8 +103,13 @@ async def list_contacts(
     status_code=201,
     response_model=ContactPublic,
     summary="Create a contact",
+    description=(
+        "Only `full_name` is required; `circle` defaults to `other`, whose keep-in-touch "
+        "cadence is 90 days unless `cadence_days` says otherwise. Answers 201 with `Location` "
+        "and `ETag`. Send an `Idempotency-Key` to retry safely."
+    ),
     dependencies=[Depends(json_body)],
-    responses=problem_responses(401, 409, 413, 415, 422),
+    responses={201: {"links": _NEW_CONTACT_LINKS}, **problem_responses(401, 409, 413, 415, 422)},
 )
 async def create_contact(
     request: Request, body: ContactCreate, session: Session, user_id: UserId
@@ -88,10 +125,15 @@ async def create_contact(
 
 
 @router.get(
-    "/{contact_id}",
+    "/{contact_id:contact_id}",
     name="get",
     response_model=ContactPublic,
     summary="Get a contact",
+    description=(
+        "Answers with an `ETag`; send it back as `If-None-Match` to get a 304 without a body "
+        "when nothing changed, or as `If-Match` to guard an update. Another user's contact is "
+        "404, exactly like a missing one."
+    ),
     responses={304: {"description": "Not Modified"}, **problem_responses(401, 404, 422)},
 )
 async def get_contact(
@@ -102,10 +144,15 @@ async def get_contact(
 
 
 @router.patch(
-    "/{contact_id}",
+    "/{contact_id:contact_id}",
     name="update",
     response_model=ContactPublic,
     summary="Update a contact (JSON merge patch)",
+    description=(
+        "Absent fields stay as they are; `null` clears a field (lists become `[]`); "
+        "`full_name`, `circle` and `track_follow_ups` cannot be null. A new `circle` or "
+        "`cadence_days` moves the contact's follow-up date; a stale `If-Match` is 412."
+    ),
     dependencies=[Depends(json_body)],
     responses=problem_responses(401, 404, 412, 413, 415, 422),
 )
@@ -122,7 +169,7 @@ async def update_contact(
 
 
 @router.delete(
-    "/{contact_id}",
+    "/{contact_id:contact_id}",
     name="delete",
     status_code=204,
     summary="Delete a contact",

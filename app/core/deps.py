@@ -15,7 +15,13 @@ from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.runtime import Runtime, get_runtime
 from app.core.security import decode_access_token
 
-bearer_token = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+bearer_token = OAuth2PasswordBearer(
+    tokenUrl="/v1/auth/token",
+    auto_error=False,
+    description="Sign in at `POST /v1/auth/token` (username = email) and send the access token "
+    "as `Authorization: Bearer <token>`; renew it at `POST /v1/auth/refresh` before "
+    "`expires_in` runs out. `POST /v1/scheduler/run` also takes the service credential here.",
+)
 
 
 def get_session(request: Request) -> AsyncSession:

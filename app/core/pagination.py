@@ -15,9 +15,10 @@ import hmac
 import json
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.errors import BadRequest
+from app.core.examples import CURSOR_EXAMPLE, item_example
 
 T = TypeVar("T")
 
@@ -26,7 +27,15 @@ MAX_LIMIT = 200
 MAX_CURSOR_LENGTH = 2048
 
 
+def _page_examples(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    # Each page schema (`Page_ContactPublic_`, …) shows a page of its own kind of item.
+    item = item_example(model)
+    schema["examples"] = [{"items": [item] if item else [], "next_cursor": CURSOR_EXAMPLE}]
+
+
 class Page(BaseModel, Generic[T]):
+    model_config = ConfigDict(json_schema_extra=_page_examples)
+
     items: list[T]
     next_cursor: str | None = Field(
         description="Pass as `cursor` to get the next page; null on the last page."

@@ -38,6 +38,8 @@ CIRCLE_CADENCE_DAYS: dict[Circle, int] = {
 
 
 class Role(StrEnum):
+    """What the contact is to you."""
+
     peer = "peer"
     mentor = "mentor"
     role_model = "role_model"
@@ -45,6 +47,8 @@ class Role(StrEnum):
 
 
 class AskKind(StrEnum):
+    """What is asked for; it sets the ask's weight in reciprocity."""
+
     information = "information"
     advice = "advice"
     feedback = "feedback"

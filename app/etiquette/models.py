@@ -16,6 +16,8 @@ from app.core.types import Text, UTCDatetime
 
 
 class TaskKind(StrEnum):
+    """What the task asks of you; every kind but `custom` is made by a rule."""
+
     thank_you_note = "thank_you_note"
     confirm_meeting_time = "confirm_meeting_time"
     set_objective = "set_objective"
@@ -25,12 +27,16 @@ class TaskKind(StrEnum):
 
 
 class TaskStatus(StrEnum):
+    """`pending` until you mark it `done` or `dismissed`."""
+
     pending = "pending"
     done = "done"
     dismissed = "dismissed"
 
 
 class TaskSource(StrEnum):
+    """`rule`: created by an etiquette rule; `manual`: created by you."""
+
     rule = "rule"
     manual = "manual"
 

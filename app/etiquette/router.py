@@ -67,6 +67,10 @@ async def list_tasks(
     status_code=201,
     response_model=TaskPublic,
     summary="Create a task by hand",
+    description=(
+        "Your own reminder about a contact: kind `custom` (the other kinds are made by the "
+        "rules), a title and an optional due date. Answers 201 with `Location` and `ETag`."
+    ),
     dependencies=[Depends(json_body)],
     responses=problem_responses(401, 409, 413, 415, 422),
 )
@@ -85,6 +89,11 @@ async def create_task(
     name="get",
     response_model=TaskPublic,
     summary="Get an etiquette task",
+    description=(
+        "Answers with an `ETag`; send it back as `If-None-Match` to get a 304 without a body "
+        "when nothing changed, or as `If-Match` to guard an update. Another user's task is "
+        "404, exactly like a missing one."
+    ),
     responses={304: {"description": "Not Modified"}, **problem_responses(401, 404, 422)},
 )
 async def get_task(

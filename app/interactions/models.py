@@ -16,6 +16,8 @@ from app.core.types import Text, UTCDatetime
 
 
 class Channel(StrEnum):
+    """How you met or talked; face-to-face meetings are the most effective."""
+
     in_person = "in_person"
     video = "video"
     phone = "phone"
@@ -26,6 +28,8 @@ class Channel(StrEnum):
 
 
 class InteractionKind(StrEnum):
+    """What kind of exchange it was."""
+
     meeting = "meeting"
     informational_interview = "informational_interview"
     check_in = "check_in"
@@ -35,12 +39,16 @@ class InteractionKind(StrEnum):
 
 
 class InteractionStatus(StrEnum):
+    """`planned` (ahead), `completed` (it happened) or `cancelled`."""
+
     planned = "planned"
     completed = "completed"
     cancelled = "cancelled"
 
 
 class Proposer(StrEnum):
+    """Who proposed the meeting time: `me` or the `contact`."""
+
     me = "me"
     contact = "contact"
 

@@ -103,6 +103,11 @@ async def create_interaction(
     name="get",
     response_model=InteractionPublic,
     summary="Get an interaction",
+    description=(
+        "Answers with an `ETag`; send it back as `If-None-Match` to get a 304 without a body "
+        "when nothing changed, or as `If-Match` to guard an update. Another user's interaction is "
+        "404, exactly like a missing one."
+    ),
     responses={304: {"description": "Not Modified"}, **problem_responses(401, 404, 422)},
 )
 async def get_interaction(

@@ -15,6 +15,8 @@ from app.core.types import UTCDatetime
 
 
 class FollowUpType(StrEnum):
+    """Why an item is on the follow-up list (see `FollowUp.type`)."""
+
     reconnect = "reconnect"
     etiquette_task = "etiquette_task"
     promise = "promise"
@@ -48,7 +50,39 @@ class FollowUp(SQLModel):
     )
 
 
+_FOLLOW_UP = {
+    "type": "reconnect",
+    "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
+    "contact_name": "Grace Hopper",
+    "due_at": "2026-11-01T10:00:00Z",
+    "days_overdue": 25,
+    "reference_id": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+}
+_BALANCE = {"given": 3.2, "received": 2.5, "score": 0.122807, "stance": "balanced"}
+_CONTACT_BALANCE = {
+    "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
+    "given": 1.0,
+    "received": 4.5,
+    "score": -0.636364,
+    "stance": "taking",
+}
+_FOLLOW_UP_PAGE = {
+    "as_of": "2026-11-26T06:00:00Z",
+    "items": [_FOLLOW_UP],
+    "next_cursor": None,
+}
+_RECIPROCITY_PAGE = {
+    "as_of": "2026-11-26T06:00:00Z",
+    "network": _BALANCE,
+    "contacts": [_CONTACT_BALANCE],
+    "next_cursor": None,
+}
+_BATCH = {"users": 250, "tasks_created": 31, "follow_ups": 412, "reciprocity": 9}
+
+
 class FollowUpPage(SQLModel):
+    model_config = schema_config(_FOLLOW_UP_PAGE)
+
     as_of: UTCDatetime = Field(description="The moment the list is computed for.")
     items: list[FollowUp] = Field(description="Most overdue first.")
     next_cursor: str | None = Field(
@@ -57,6 +91,8 @@ class FollowUpPage(SQLModel):
 
 
 class Stance(StrEnum):
+    """`none`: no help either way; `giving`: score > 0.2; `taking`: < −0.2; else `balanced`."""
+
     none = "none"
     giving = "giving"
     taking = "taking"
@@ -69,6 +105,8 @@ def _rounded(value: float) -> float:
 
 
 class BalancePublic(SQLModel):
+    model_config = schema_config(_BALANCE)
+
     given: float = Field(description="Help you gave (their asks you fulfilled), decayed.")
     received: float = Field(description="Help you received (your asks they fulfilled), decayed.")
     score: float = Field(ge=-1, le=1, description="(given − received) / (given + received).")
@@ -99,6 +137,8 @@ class ContactReciprocity(BalancePublic):
 
 
 class ReciprocityPage(SQLModel):
+    model_config = schema_config(_RECIPROCITY_PAGE)
+
     as_of: UTCDatetime
     network: BalancePublic = Field(description="The sums over all your contacts.")
     contacts: list[ContactReciprocity] = Field(
@@ -119,6 +159,18 @@ class RunRequest(SQLModel):
 
 
 class UserRun(SQLModel):
+    """A run for the calling user (a user token)."""
+
+    model_config = schema_config(
+        {
+            "scope": "user",
+            "as_of": "2026-11-26T06:00:00Z",
+            "tasks_created": 2,
+            "follow_ups": _FOLLOW_UP_PAGE,
+            "reciprocity": _RECIPROCITY_PAGE,
+        }
+    )
+
     scope: Literal["user"] = "user"
     as_of: UTCDatetime
     tasks_created: int = Field(description="Reconnect and offer-help tasks this run created.")
@@ -127,6 +179,8 @@ class UserRun(SQLModel):
 
 
 class BatchRun(SQLModel):
+    model_config = schema_config(_BATCH)
+
     users: int
     tasks_created: int
     follow_ups: int = Field(description="Follow-up items of these users as of the run.")
@@ -134,6 +188,21 @@ class BatchRun(SQLModel):
 
 
 class AllUsersRun(SQLModel):
+    """A run for every user (the service credential)."""
+
+    model_config = schema_config(
+        {
+            "scope": "all",
+            "as_of": "2026-11-26T06:00:00Z",
+            "users": 250,
+            "tasks_created": 31,
+            "follow_ups": 412,
+            "reciprocity": 9,
+            "batches": [_BATCH],
+            "tombstones_purged": 17,
+        }
+    )
+
     scope: Literal["all"] = "all"
     as_of: UTCDatetime
     users: int = Field(description="Users this runner handled (overlapping runners split them).")

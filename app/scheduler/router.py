@@ -103,6 +103,11 @@ async def get_reciprocity(
     tags=["contacts"],
     response_model=ContactReciprocity,
     summary="Reciprocity with one contact",
+    description=(
+        "Help given to and received from this contact, as of now: fulfilled asks weighted by "
+        "kind (or `effort`) and halved every 365 days. A contact with no fulfilled ask has "
+        "stance `none`."
+    ),
     responses=problem_responses(401, 404, 422),
 )
 async def get_contact_reciprocity(

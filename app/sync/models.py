@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.asks.models import AskPublic
 from app.contacts.models import ContactPublic
+from app.core.examples import item_example
 from app.etiquette.models import TaskPublic
 from app.interactions.models import InteractionPublic
 
@@ -18,7 +19,16 @@ DEFAULT_SYNC_LIMIT = 200
 MAX_SYNC_LIMIT = 1000
 
 
+def _changes_examples(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    item = item_example(model)
+    schema["examples"] = [
+        {"upserted": [item] if item else [], "deleted": ["5d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a"]}
+    ]
+
+
 class ResourceChanges(BaseModel, Generic[T]):
+    model_config = ConfigDict(json_schema_extra=_changes_examples)
+
     upserted: list[T] = Field(
         default_factory=list,
         description="Created or changed since the cursor: store each by `id`, replacing any "
@@ -30,6 +40,22 @@ class ResourceChanges(BaseModel, Generic[T]):
 
 
 class SyncChanges(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "contacts": {
+                        "upserted": [],
+                        "deleted": ["0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b"],
+                    },
+                    "interactions": {"upserted": [], "deleted": []},
+                    "asks": {"upserted": [], "deleted": []},
+                    "etiquette_tasks": {"upserted": [], "deleted": []},
+                }
+            ]
+        }
+    )
+
     contacts: ResourceChanges[ContactPublic] = Field(default_factory=ResourceChanges)
     interactions: ResourceChanges[InteractionPublic] = Field(default_factory=ResourceChanges)
     asks: ResourceChanges[AskPublic] = Field(default_factory=ResourceChanges)

@@ -8,11 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ExportFormat(StrEnum):
+    """`vcf`: vCard 3.0; `csv`: one row per contact, our own header."""
+
     vcf = "vcf"
     csv = "csv"
 
 
 class ImportRecordError(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"record": 12, "detail": "The record has no name."}]}
+    )
+
     record: int = Field(
         ge=1,
         description="1-based position of the record in the file: the n-th card of a vCard "
