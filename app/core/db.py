@@ -92,6 +92,10 @@ _SYNC_TICK = (
 )
 
 
+# How long after PostgreSQL's own statement_timeout the client gives up on a statement.
+_CLIENT_TIMEOUT_MARGIN_S = 2.0
+
+
 def session_dialect(session: AsyncSession) -> str:
     """`postgresql` or `sqlite`: the database a session talks to."""
     return session.bind.dialect.name if session.bind is not None else "sqlite"
@@ -114,8 +118,15 @@ class Database:
             self.writer = self._sqlite_engine(url, immediate=True)
             self.reader = self._sqlite_engine(url, immediate=False)
         else:
+            statement_s = settings.db_statement_timeout_ms / 1000
             connect_args: dict[str, Any] = {
+                # Connecting: a server that accepts TCP but never answers fails within this.
                 "timeout": settings.db_pool_timeout_seconds,
+                # Every statement, pre-ping included, on the client side: `statement_timeout` is
+                # enforced by the server, which cannot enforce anything when it is frozen or cut
+                # off by a partition. A few seconds later than it, so the server's own (cleaner)
+                # error comes first whenever the server is there to send it.
+                "command_timeout": statement_s + _CLIENT_TIMEOUT_MARGIN_S if statement_s else None,
                 "server_settings": {
                     "statement_timeout": str(settings.db_statement_timeout_ms),
                     "application_name": "rapport",
