@@ -25,9 +25,9 @@ def free_port() -> int:
 class StoppableCluster(PostgresCluster):
     """A cluster of its own that a test can stop and start again on the same data and port.
 
-    Same options as the session cluster (`tests/pg.py`), so the same speed: fsync is off, which
-    loses nothing on a process kill (the operating system still has the pages), only on a power
-    loss, which these tests do not simulate.
+    Same options as the session cluster (`tests/pg.py`): fsync off loses nothing when processes
+    are killed (the operating system still has the pages), only on a power loss, which these
+    tests do not simulate.
     """
 
     def options(self) -> str:
@@ -37,9 +37,47 @@ class StoppableCluster(PostgresCluster):
             "-c max_connections=300"
         )
 
+    def durable_commits(self) -> None:
+        """Commits wait for their WAL to reach the operating system, as in production.
+
+        The session cluster runs with `synchronous_commit=off`, so an immediate stop can lose the
+        last commits: right for speed, wrong for a test that stops PostgreSQL and then expects
+        what it acknowledged. A database setting beats the command line's.
+        """
+        self._run(
+            str(self.bindir / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "rapport",
+            "-d",
+            "rapport",
+            "-c",
+            "ALTER DATABASE rapport SET synchronous_commit = on",
+        )
+
     def halt(self, mode: str = "immediate") -> None:
         """`pg_ctl stop`: immediate is a crash (no checkpoint, connections cut)."""
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
+
+    def processes(self) -> list[int]:
+        """The postmaster and every process it started (backends, checkpointer, …)."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        return [postmaster, *map(int, children)]
+
+    def freeze(self) -> None:
+        """SIGSTOP the cluster: it accepts TCP connections and answers nothing, as a host
+        behind a network partition or a stalled disk does. Unlike a stop, nothing is refused."""
+        self.frozen = self.processes()
+        for pid in self.frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        for pid in self.frozen:
+            os.kill(pid, signal.SIGCONT)
 
     def resume(self) -> None:
         self._run(
@@ -95,13 +133,16 @@ class Server:
             )
         finally:
             log.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return self.base
-            except httpx.TransportError:
-                time.sleep(0.05)
+        deadline = time.monotonic() + 60
+        # One client for the polling: `httpx.get` builds a TLS context each call, which costs
+        # more than the poll interval on a loaded machine.
+        with httpx.Client(timeout=1) as client:
+            while time.monotonic() < deadline:
+                try:
+                    if client.get(f"{self.base}/healthz").status_code == 200:
+                        return self.base
+                except httpx.TransportError:
+                    time.sleep(0.05)
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
     def kill(self) -> None:
