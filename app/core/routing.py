@@ -7,16 +7,18 @@ and so that the stored idempotent response is written in the same transaction as
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 from fastapi import Depends, Header
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.core.config import Settings
-from app.core.errors import ProblemError
+from app.core.errors import ProblemError, Unprocessable
 from app.core.idempotency import MAX_KEY_LENGTH, Reservation, request_fingerprint, valid_key
 from app.core.runtime import get_runtime
 from app.core.security import decode_access_token, is_service_token
@@ -54,6 +56,42 @@ def _caller_scope(request: Request, settings: Settings) -> str:
     return "anonymous"
 
 
+def _single_valued_query_params(dependant: Dependant) -> frozenset[str]:
+    """The query parameters of a route (and its dependencies) that take one value."""
+    names: set[str] = set()
+    stack = [dependant]
+    while stack:
+        current = stack.pop()
+        for param in current.query_params:
+            annotation = param.field_info.annotation
+            if not any(
+                get_origin(a) in (list, set, tuple) for a in (annotation, *get_args(annotation))
+            ):
+                names.add(param.alias)
+        stack.extend(current.dependencies)
+    return frozenset(names)
+
+
+def _refuse_repeated_query_params(request: Request, single: frozenset[str]) -> None:
+    # Starlette hands a route the *last* of `?limit=1&limit=2`, while a proxy, a WAF or a log
+    # may read the first: a parameter given twice is ambiguous (HTTP parameter pollution), so
+    # it is a 422 naming it rather than a silent pick.
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name, count in counts.items() if count > 1 and name in single)
+    if repeated:
+        raise Unprocessable(
+            f"Invalid input: {', '.join('query.' + name for name in repeated)}.",
+            errors=[
+                {
+                    "field": f"query.{name}",
+                    "message": "Give this parameter at most once.",
+                    "code": "repeated_parameter",
+                }
+                for name in repeated
+            ],
+        )
+
+
 class RapportRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if "POST" in (kwargs.get("methods") or ()):
@@ -70,11 +108,13 @@ class RapportRoute(APIRoute):
                 "requestBody": {"content": {"application/merge-patch+json": {"schema": schema}}}
             }
             self.openapi_extra = {**(self.openapi_extra or {}), **extra}
+        self._single_query = _single_valued_query_params(self.dependant)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
+            _refuse_repeated_query_params(request, self._single_query)
             runtime = get_runtime(request)
             reservation: Reservation | None = None
             key = request.headers.get("idempotency-key")
