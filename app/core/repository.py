@@ -97,7 +97,11 @@ class OwnedRepository(Generic[M]):
     ) -> tuple[list[M], str | None]:
         """One page in (created_at, id) order, and the cursor of the next page if any."""
         m = self.model
-        digest = filters_digest({"resource": m.__tablename__, **filters})
+        # The owner is part of the digest: another user's cursor is a 400, not a page of the
+        # caller's own records that silently starts at a stranger's position.
+        digest = filters_digest(
+            {"resource": m.__tablename__, "owner": str(self.owner_id), **filters}
+        )
         stmt = self._live().where(*conditions)
         if cursor is not None:
             data = codec.decode(cursor)

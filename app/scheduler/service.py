@@ -109,7 +109,9 @@ async def follow_ups_page(
     limit: int,
     cursor: str | None,
 ) -> FollowUpPage:
-    as_of, position = _read_cursor(codec, cursor, "follow-ups", as_of)
+    # Cursors name their owner: another user's is a 400, not a page from their position.
+    purpose = f"follow-ups:{owner_id}"
+    as_of, position = _read_cursor(codec, cursor, purpose, as_of)
     as_of = as_of or utcnow()
     after = None
     if position is not None:
@@ -136,7 +138,7 @@ async def follow_ups_page(
         last = rows[-1]
         next_cursor = codec.encode(
             {
-                "p": "follow-ups",
+                "p": purpose,
                 "a": as_of.isoformat(),
                 "d": last.due.isoformat(),
                 "r": last.rank,
@@ -197,7 +199,8 @@ async def reciprocity_page(
     limit: int,
     cursor: str | None,
 ) -> ReciprocityPage:
-    as_of, position = _read_cursor(codec, cursor, "reciprocity", as_of)
+    purpose = f"reciprocity:{owner_id}"  # names its owner, as follow-up cursors do
+    as_of, position = _read_cursor(codec, cursor, purpose, as_of)
     as_of = as_of or utcnow()
     after: tuple[float, uuid.UUID] | None = None
     if position is not None:
@@ -218,7 +221,7 @@ async def reciprocity_page(
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = codec.encode(
-            {"p": "reciprocity", "a": as_of.isoformat(), "s": last[2], "k": str(last[0])}
+            {"p": purpose, "a": as_of.isoformat(), "s": last[2], "k": str(last[0])}
         )
     return ReciprocityPage(
         as_of=as_of,

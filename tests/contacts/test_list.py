@@ -85,7 +85,10 @@ async def test_cursor_of_another_user_lists_nothing_of_theirs(client, alice, bob
         await create(client, alice, full_name=f"P{i}")
     cursor = (await client.get("/v1/contacts?limit=1", headers=alice)).json()["next_cursor"]
     r = await client.get("/v1/contacts", params={"cursor": cursor, "limit": 1}, headers=bob)
-    assert r.status_code == 200 and r.json()["items"] == []
+    # A cursor names its owner: another user's is refused (as sync cursors are), rather than
+    # paging Bob's own contacts from a position in Alice's list.
+    assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    assert "P1" not in r.text and "P2" not in r.text
 
 
 async def test_q_matches_name_organization_email_and_tags_case_insensitively(client, alice):
