@@ -33,7 +33,7 @@ from app.core.config import Settings
 from tests.reliability.servers import Server
 
 THREADS = 6
-MIN_ACKS = 60  # acknowledged writes before the kill, so that it lands mid-burst
+MIN_ACKS = 40  # acknowledged writes before the kill, so that it lands mid-burst
 IMPORT_SIZE = 20
 PASSWORD = "correct horse battery"
 
@@ -73,6 +73,7 @@ class Burst:
         self.base, self.auth, self.anchors = base, auth, anchors
         self.stop = threading.Event()
         self.enough = threading.Event()  # MIN_ACKS acknowledged: time to kill
+        self.refused: list[str] = []
         self.lock = threading.Lock()
         self.sent: dict[str, list[str]] = defaultdict(list)
         self.acked: dict[str, list[str]] = defaultdict(list)
@@ -126,7 +127,9 @@ class Burst:
             r = client.post(headers=headers, **request)
         except httpx.TransportError:
             return
-        assert r.status_code < 500 or r.status_code == 503, r.text
+        if r.status_code >= 400:  # asserted in the test's thread, where a failure counts
+            with self.lock:
+                self.refused.append(f"{kind} {r.status_code} {r.text[:200]}")
         if 200 <= r.status_code < 300:
             with self.lock:
                 self.acked[kind].append(marker)
@@ -191,6 +194,7 @@ async def test_a_killed_server_keeps_every_acknowledged_write_whole_and_no_half_
     for thread in threads:
         thread.join(timeout=30)
     assert burst.acks() >= MIN_ACKS, dict(burst.acked)
+    assert burst.refused == []  # before the kill, every write was accepted
     assert all(burst.acked[kind] for kind in ("contact", "keyed", "interaction", "ask", "import"))
     unacked = sum(len(burst.sent[k]) - len(burst.acked[k]) for k in burst.sent)
     assert unacked > 0, "the kill did not land mid-burst"

@@ -87,9 +87,9 @@ def assert_unavailable(response: httpx.Response) -> None:
 def requests(auth: dict[str, str], key: str, email: str) -> list[tuple[str, str, dict]]:
     """Reads, writes with and without Idempotency-Key, and a login: each needs the database."""
     return [
-        ("GET", "/v1/contacts", {"headers": auth}),
         ("GET", "/v1/follow-ups", {"headers": auth}),
         ("POST", "/v1/contacts", {"headers": auth, "json": {"full_name": "Plain Write"}}),
+        ("GET", "/v1/contacts", {"headers": auth}),
         (
             "POST",
             "/v1/contacts",
@@ -112,11 +112,11 @@ def sign_in(client: httpx.Client, prefix: str) -> tuple[dict[str, str], str]:
 
 
 def assert_all_unavailable(
-    client: httpx.Client, auth: dict[str, str], key: str, email: str, rounds: int
+    client: httpx.Client, auth: dict[str, str], key: str, email: str, rounds: int, skip: int = 0
 ) -> None:
     # The first request meets pooled connections whose pre-ping fails; later ones connect anew.
     for _ in range(rounds):
-        for method, url, kwargs in requests(auth, key, email):
+        for method, url, kwargs in requests(auth, key, email)[skip:]:
             assert_unavailable(timed(client, method, url, **kwargs))
         assert_unavailable(timed(client, "GET", "/readyz"))
         assert timed(client, "GET", "/healthz").status_code == 200
@@ -165,8 +165,9 @@ def test_a_frozen_database_is_503_within_the_timeouts_and_the_server_recovers(
         key = f"frozen-{uuid.uuid4()}"
         cluster.freeze()
         try:
-            # Once: each request waits out a timeout here.
-            assert_all_unavailable(client, auth, key, email, rounds=1)
+            # Once, and without the plain read and write (the stopped test has them): each
+            # request waits out a timeout here.
+            assert_all_unavailable(client, auth, key, email, rounds=1, skip=2)
         finally:
             cluster.thaw()
         assert_recovered(client, auth, key, email)
