@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -165,7 +166,9 @@ async def _records(client: httpx.AsyncClient, headers: dict[str, str], who: str)
 
 
 def _forged(claims: dict[str, Any], key: str, alg: str = "HS256") -> str:
-    return jwt.encode(claims, key, algorithm=alg)
+    with warnings.catch_warnings():  # PyJWT warns that the test key is short for HS512
+        warnings.simplefilter("ignore")
+        return jwt.encode(claims, key, algorithm=alg)
 
 
 def _alg_none(claims: dict[str, Any]) -> str:
@@ -1174,10 +1177,17 @@ BAD_TOKENS = [
 ]
 
 
+# Tokens tried on every endpoint above; the others on a sample of reads and writes.
+EVERYWHERE = {"none", "other_key", "expired", "alg_none", "refresh_as_access", "garbage"}
+SAMPLE = {"/v1/contacts", "/v1/contacts/{alice_contact}", "/v1/sync", "/v1/scheduler/run"}
+
+
 def token_cases() -> list[Case]:
     cases: list[Case] = []
     for token in BAD_TOKENS:
         for method, path, body in AUTHENTICATED:
+            if token not in EVERYWHERE and path not in SAMPLE:
+                continue
             query = "format=csv" if path.endswith("export") else ""
             cases.append(
                 Case(
