@@ -16,6 +16,7 @@ test does not simulate and the docs say.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import uuid
 from collections import defaultdict
@@ -35,7 +36,33 @@ from tests.reliability.servers import Server
 THREADS = 6
 MIN_ACKS = 40  # acknowledged writes before the kill, so that it lands mid-burst
 IMPORT_SIZE = 20
+# Kill-restart cycles. One in `make test`; RAPPORT_CRASH_ROUNDS=20 is a longer soak (each cycle
+# adds 10–15 s per database on 2 cores), with the checks run after every restart.
+ROUNDS = int(os.environ.get("RAPPORT_CRASH_ROUNDS", "1"))
 PASSWORD = "correct horse battery"
+
+
+# Raw checks that must each count 0: the maintained state is whole (every contact has its due
+# date; each anchor's last contact is the latest of its completed meetings) and no row points at
+# a missing parent.
+WHOLE = {
+    "contacts without a follow-up due date": (
+        "SELECT count(*) FROM contacts WHERE follow_up_due_at IS NULL AND deleted_at IS NULL"
+    ),
+    "anchors whose last contact is not their latest meeting": (
+        "SELECT count(*) FROM contacts c WHERE c.full_name LIKE 'Anchor %' "
+        "AND c.last_contacted_at IS DISTINCT FROM (SELECT max(i.occurred_at) FROM interactions i "
+        "WHERE i.contact_id = c.id AND i.status = 'completed' AND i.deleted_at IS NULL)"
+    ),
+    "interactions without their contact": (
+        "SELECT count(*) FROM interactions i LEFT JOIN contacts c ON c.id = i.contact_id "
+        "WHERE c.id IS NULL"
+    ),
+    "tasks without their interaction": (
+        "SELECT count(*) FROM etiquette_tasks t LEFT JOIN interactions i "
+        "ON i.id = t.interaction_id WHERE t.interaction_id IS NOT NULL AND i.id IS NULL"
+    ),
+}
 
 
 @pytest.fixture
@@ -184,81 +211,76 @@ async def test_a_killed_server_keeps_every_acknowledged_write_whole_and_no_half_
             r = await client.post("/v1/contacts", json={"full_name": f"Anchor {n}"}, headers=auth)
             anchors.append(r.json()["id"])
 
-    burst = Burst(server.base, auth, anchors)
-    threads = [threading.Thread(target=burst.run, args=(w,), daemon=True) for w in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    await asyncio.to_thread(burst.enough.wait, 30)
-    server.kill()
-    burst.stop.set()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert burst.acks() >= MIN_ACKS, dict(burst.acked)
-    assert burst.refused == []  # before the kill, every write was accepted
-    assert all(burst.acked[kind] for kind in ("contact", "keyed", "interaction", "ask", "import"))
-    unacked = sum(len(burst.sent[k]) - len(burst.acked[k]) for k in burst.sent)
-    assert unacked > 0, "the kill did not land mid-burst"
-
-    server.start()
-    async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
-        live = await feed(client, auth)
-        contacts = count_by(live["contacts"], "full_name")
-        emails = count_by(live["contacts"], "email")
-        asks = count_by(live["asks"], "statement")
-        interactions = {i["summary"]: i for i in live["interactions"] if i["summary"]}
-        thanks = count_by(
-            [t for t in live["etiquette_tasks"] if t["kind"] == "thank_you_note"],
-            "interaction_id",
+    for _ in range(ROUNDS):  # kill, restart, check; again on the same data
+        burst = Burst(server.base, auth, anchors)
+        threads = [
+            threading.Thread(target=burst.run, args=(w,), daemon=True) for w in range(THREADS)
+        ]
+        for thread in threads:
+            thread.start()
+        await asyncio.to_thread(burst.enough.wait, 30)
+        server.kill()
+        burst.stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert burst.acks() >= MIN_ACKS, dict(burst.acked)
+        assert burst.refused == []  # before the kill, every write was accepted
+        assert all(
+            burst.acked[kind] for kind in ("contact", "keyed", "interaction", "ask", "import")
         )
+        unacked = sum(len(burst.sent[k]) - len(burst.acked[k]) for k in burst.sent)
+        assert unacked > 0, "the kill did not land mid-burst"
 
-        # Acknowledged: there, once, whole. Not acknowledged: there once, or not at all.
-        for kind, field_counts in (("contact", contacts), ("keyed", contacts), ("ask", asks)):
-            for marker in burst.sent[kind]:
-                expected = {1} if marker in burst.acked[kind] else {0, 1}
-                assert field_counts.get(marker, 0) in expected, (kind, marker)
-        for marker in burst.sent["interaction"]:
-            assert marker in interactions or marker not in burst.acked["interaction"], marker
-        # A meeting's thank-you task exists iff the meeting does.
-        assert thanks == {i["id"]: 1 for i in live["interactions"]}
-        for marker in burst.sent["import"]:
-            imported = sum(emails.get(f"{marker}-{n}@crash.example", 0) for n in range(IMPORT_SIZE))
-            assert (
-                imported == IMPORT_SIZE
-                if marker in burst.acked["import"]
-                else imported
-                in {
-                    0,
-                    IMPORT_SIZE,
-                }
-            ), (marker, imported)
+        server.start()
+        async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
+            live = await feed(client, auth)
+            contacts = count_by(live["contacts"], "full_name")
+            emails = count_by(live["contacts"], "email")
+            asks = count_by(live["asks"], "statement")
+            interactions = {i["summary"]: i for i in live["interactions"] if i["summary"]}
+            thanks = count_by(
+                [t for t in live["etiquette_tasks"] if t["kind"] == "thank_you_note"],
+                "interaction_id",
+            )
 
-        # A keyed create whose answer was lost in the crash, retried: it happens exactly once.
-        await asyncio.sleep(1.1)  # past RAPPORT_IDEMPOTENCY_LOCK_SECONDS
-        for marker, request in burst.keyed.items():
-            if marker not in burst.acked["keyed"]:
-                r = await client.post(**request)
-                assert r.status_code == 201, r.text
-        contacts = count_by((await feed(client, auth))["contacts"], "full_name")
-        assert all(contacts[marker] == 1 for marker in burst.keyed)
+            # Acknowledged: there, once, whole. Not acknowledged: there once, or not at all.
+            for kind, field_counts in (("contact", contacts), ("keyed", contacts), ("ask", asks)):
+                for marker in burst.sent[kind]:
+                    expected = {1} if marker in burst.acked[kind] else {0, 1}
+                    assert field_counts.get(marker, 0) in expected, (kind, marker)
+            for marker in burst.sent["interaction"]:
+                assert marker in interactions or marker not in burst.acked["interaction"], marker
+            # A meeting's thank-you task exists iff the meeting does.
+            assert thanks == {i["id"]: 1 for i in live["interactions"]}
+            for marker in burst.sent["import"]:
+                imported = sum(
+                    emails.get(f"{marker}-{n}@crash.example", 0) for n in range(IMPORT_SIZE)
+                )
+                assert (
+                    imported == IMPORT_SIZE
+                    if marker in burst.acked["import"]
+                    else imported
+                    in {
+                        0,
+                        IMPORT_SIZE,
+                    }
+                ), (marker, imported)
 
-    # The maintained state is whole: every contact has its due date, and each anchor's last
-    # contact is the latest of its completed meetings; no row points at a missing parent.
-    checks = {
-        "contacts without a follow-up due date": "SELECT count(*) FROM contacts "
-        "WHERE follow_up_due_at IS NULL AND deleted_at IS NULL",
-        "anchors whose last contact is not their latest meeting": "SELECT count(*) FROM contacts c "
-        "WHERE c.full_name LIKE 'Anchor %' AND c.last_contacted_at IS DISTINCT FROM "
-        "(SELECT max(i.occurred_at) FROM interactions i WHERE i.contact_id = c.id "
-        "AND i.status = 'completed' AND i.deleted_at IS NULL)",
-        "interactions without their contact": "SELECT count(*) FROM interactions i "
-        "LEFT JOIN contacts c ON c.id = i.contact_id WHERE c.id IS NULL",
-        "tasks without their interaction": "SELECT count(*) FROM etiquette_tasks t "
-        "LEFT JOIN interactions i ON i.id = t.interaction_id "
-        "WHERE t.interaction_id IS NOT NULL AND i.id IS NULL",
-    }
-    if app.state.runtime.db.dialect == "sqlite":
-        checks = {k: v.replace("IS DISTINCT FROM", "IS NOT") for k, v in checks.items()}
-    async with app.state.runtime.db.writer.connect() as conn:
-        found = {name: (await conn.execute(text(sql))).scalar_one() for name, sql in checks.items()}
-    assert found == dict.fromkeys(checks, 0)
+            # A keyed create whose answer was lost in the crash, retried: it happens exactly once.
+            await asyncio.sleep(1.1)  # past RAPPORT_IDEMPOTENCY_LOCK_SECONDS
+            for marker, request in burst.keyed.items():
+                if marker not in burst.acked["keyed"]:
+                    r = await client.post(**request)
+                    assert r.status_code == 201, r.text
+            contacts = count_by((await feed(client, auth))["contacts"], "full_name")
+            assert all(contacts[marker] == 1 for marker in burst.keyed)
+
+        checks = dict(WHOLE)
+        if app.state.runtime.db.dialect == "sqlite":
+            checks = {k: v.replace("IS DISTINCT FROM", "IS NOT") for k, v in checks.items()}
+        async with app.state.runtime.db.writer.connect() as conn:
+            found = {
+                name: (await conn.execute(text(sql))).scalar_one() for name, sql in checks.items()
+            }
+        assert found == dict.fromkeys(checks, 0)
     assert "Traceback" not in server.log(), server.log()[-3000:]
