@@ -20,7 +20,14 @@ def schema_config(*examples: dict[str, Any], input: bool = False) -> SQLModelCon
     config: dict[str, Any] = {"json_schema_extra": {"examples": list(examples)}}
     if input:
         config["extra"] = "forbid"
+    else:
+        config.update(OUTPUT_SCHEMA)
     return cast(SQLModelConfig, config)
+
+
+# Output models: a field with a default is still always sent, so the document says `required`
+# and generated clients type it as present (not `X | Unset`, not `field?:`).
+OUTPUT_SCHEMA: dict[str, Any] = {"json_schema_serialization_defaults_required": True}
 
 
 # The rows `deleted_at` marks: a partial index over them finds the tombstones to purge.

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 from starlette.responses import Response
 
 from app.core.deps import (
@@ -124,7 +125,8 @@ def _service_caller(token: Annotated[str | None, Depends(bearer_token)], rt: Rt)
     "/scheduler/run",
     name="run",
     tags=["scheduler"],
-    response_model=UserRun | AllUsersRun,
+    # Told apart by `scope`: generated clients get a discriminated union, not a guess.
+    response_model=Annotated[UserRun | AllUsersRun, Field(discriminator="scope")],
     summary="Apply the scheduled rules (reconnect, offer help) and report what is due",
     description="With a user's access token: for that user, returning the first pages of "
     "follow-ups and reciprocity. With the service credential (`RAPPORT_SERVICE_TOKEN`): for "

@@ -27,7 +27,9 @@ def _changes_examples(schema: dict[str, Any], model: type[BaseModel]) -> None:
 
 
 class ResourceChanges(BaseModel, Generic[T]):
-    model_config = ConfigDict(json_schema_extra=_changes_examples)
+    model_config = ConfigDict(
+        json_schema_extra=_changes_examples, json_schema_serialization_defaults_required=True
+    )
 
     upserted: list[T] = Field(
         default_factory=list,
@@ -41,6 +43,7 @@ class ResourceChanges(BaseModel, Generic[T]):
 
 class SyncChanges(BaseModel):
     model_config = ConfigDict(
+        json_schema_serialization_defaults_required=True,
         json_schema_extra={
             "examples": [
                 {
@@ -53,7 +56,7 @@ class SyncChanges(BaseModel):
                     "etiquette_tasks": {"upserted": [], "deleted": []},
                 }
             ]
-        }
+        },
     )
 
     contacts: ResourceChanges[ContactPublic] = Field(default_factory=ResourceChanges)

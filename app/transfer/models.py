@@ -32,6 +32,7 @@ class ImportReport(BaseModel):
     skipped + len(errors)` is the number of records."""
 
     model_config = ConfigDict(
+        json_schema_serialization_defaults_required=True,
         json_schema_extra={
             "examples": [
                 {
@@ -47,7 +48,7 @@ class ImportReport(BaseModel):
                     ],
                 }
             ]
-        }
+        },
     )
 
     created: int = Field(ge=0, description="Records that became new contacts.")

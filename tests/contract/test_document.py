@@ -56,8 +56,10 @@ def _has_examples(schema: dict[str, Any]) -> bool:
     resolved = _resolve(schema)
     if resolved.get("examples") or "example" in resolved:
         return True
-    # An optional body (`RunRequest | null`): the examples of what it may be.
-    options = [o for o in resolved.get("anyOf", []) if o.get("type") != "null"]
+    # An optional body (`RunRequest | null`) or a union of answers (`UserRun | AllUsersRun`):
+    # the examples of what it may be.
+    union = resolved.get("anyOf", []) or resolved.get("oneOf", [])
+    options = [o for o in union if o.get("type") != "null"]
     return bool(options) and all(_has_examples(o) for o in options)
 
 
