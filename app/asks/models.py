@@ -12,7 +12,7 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
-from app.core.models import TOMBSTONE, OwnedRecord, RecordPublic, schema_config
+from app.core.models import OwnedRecord, RecordPublic, schema_config, tombstone_index
 from app.core.types import Text, UTCDatetime
 from app.core.vocabulary import AskKind
 
@@ -85,13 +85,7 @@ class Ask(OwnedRecord, table=True):
         # The scheduler re-checks recently changed records (and sync reads changes).
         Index("ix_asks_owner_updated", "owner_id", "updated_at"),
         Index("ix_asks_owner_sync", "owner_id", "sync_seq", "id"),
-        # Tombstones past the sync retention are purged by time, across users.
-        Index(
-            "ix_asks_tombstones",
-            "deleted_at",
-            postgresql_where=TOMBSTONE,
-            sqlite_where=TOMBSTONE,
-        ),
+        tombstone_index("asks"),
         Index("ix_asks_contact_status", "contact_id", "status"),
         # Reciprocity (fulfilled, by resolved_at), promises and nudges (by status, direction).
         Index("ix_asks_owner_status_resolved", "owner_id", "status", "resolved_at"),

@@ -11,7 +11,7 @@ from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
 from app.core.db import JSONList, UTCDateTime
-from app.core.models import TOMBSTONE, OwnedRecord, RecordPublic, schema_config
+from app.core.models import OwnedRecord, RecordPublic, schema_config, tombstone_index
 from app.core.types import Text, UTCDatetime
 from app.core.vocabulary import AskKind, Circle, Role
 
@@ -94,13 +94,7 @@ class Contact(OwnedRecord, table=True):
         Index("ix_contacts_owner_reciprocity", "owner_id", "reciprocity_score", "id"),
         Index("ix_contacts_owner_last_resolved", "owner_id", "last_resolved_at"),
         Index("ix_contacts_owner_sync", "owner_id", "sync_seq", "id"),
-        # Tombstones past the sync retention are purged by time, across users.
-        Index(
-            "ix_contacts_tombstones",
-            "deleted_at",
-            postgresql_where=TOMBSTONE,
-            sqlite_where=TOMBSTONE,
-        ),
+        tombstone_index("contacts"),
         # Import matches contacts by these (app/contacts/keys.py).
         Index("ix_contacts_owner_email_key", "owner_id", "email_key"),
         Index("ix_contacts_owner_phone_key", "owner_id", "phone_key"),

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, text
+from sqlalchemy import BigInteger, Index, text
 from sqlmodel import Field, SQLModel
 from sqlmodel._compat import SQLModelConfig
 
@@ -32,6 +32,13 @@ OUTPUT_SCHEMA: dict[str, Any] = {"json_schema_serialization_defaults_required": 
 
 # The rows `deleted_at` marks: a partial index over them finds the tombstones to purge.
 TOMBSTONE = text("deleted_at IS NOT NULL")
+
+
+def tombstone_index(table: str) -> Index:
+    """Tombstones past the sync retention are purged by age, across users."""
+    return Index(
+        f"ix_{table}_tombstones", "deleted_at", postgresql_where=TOMBSTONE, sqlite_where=TOMBSTONE
+    )
 
 
 class RecordPublic(SQLModel):

@@ -11,7 +11,7 @@ from sqlalchemy import Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
-from app.core.models import TOMBSTONE, OwnedRecord, RecordPublic, schema_config
+from app.core.models import OwnedRecord, RecordPublic, schema_config, tombstone_index
 from app.core.types import Text, UTCDatetime
 
 
@@ -64,13 +64,7 @@ class EtiquetteTask(OwnedRecord, table=True):
         UniqueConstraint("owner_id", "rule_key"),
         Index("ix_etiquette_tasks_owner_created", "owner_id", "created_at", "id"),
         Index("ix_etiquette_tasks_owner_sync", "owner_id", "sync_seq", "id"),
-        # Tombstones past the sync retention are purged by time, across users.
-        Index(
-            "ix_etiquette_tasks_tombstones",
-            "deleted_at",
-            postgresql_where=TOMBSTONE,
-            sqlite_where=TOMBSTONE,
-        ),
+        tombstone_index("etiquette_tasks"),
         Index("ix_etiquette_tasks_owner_status_due", "owner_id", "status", "due_at"),
         # Follow-ups read pending tasks in due order, without the reconnect ones.
         Index(

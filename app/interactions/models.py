@@ -11,7 +11,7 @@ from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from app.core.db import UTCDateTime
-from app.core.models import TOMBSTONE, OwnedRecord, RecordPublic, schema_config
+from app.core.models import OwnedRecord, RecordPublic, schema_config, tombstone_index
 from app.core.types import Text, UTCDatetime
 
 
@@ -93,13 +93,7 @@ class Interaction(OwnedRecord, table=True):
         # The scheduler re-checks recently changed records (and sync reads changes).
         Index("ix_interactions_owner_updated", "owner_id", "updated_at"),
         Index("ix_interactions_owner_sync", "owner_id", "sync_seq", "id"),
-        # Tombstones past the sync retention are purged by time, across users.
-        Index(
-            "ix_interactions_tombstones",
-            "deleted_at",
-            postgresql_where=TOMBSTONE,
-            sqlite_where=TOMBSTONE,
-        ),
+        tombstone_index("interactions"),
         # A contact's latest completed interaction (before a time): one backward probe of an
         # index that holds nothing else, so the table is not read.
         Index(
