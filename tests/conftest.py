@@ -7,16 +7,20 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from unittest.mock import patch
 
 import httpx
 import pytest
 from alembic.config import Config
 from fastapi import FastAPI
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import app.models
 from alembic import command
+from app.core import security
 from app.core.config import Settings
 from app.main import create_app
 from tests.pg import PostgresCluster, PostgresUnavailable
@@ -26,6 +30,19 @@ SECRET = "test-secret-" + "x" * 40
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 pytest_plugins = ["tests.live"]  # the `live_server` fixture
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at the production cost takes ~85 ms a sign-up (hash and verify), and most
+    tests sign up one or two users. In-process tests use a cheap Argon2id; hashes still read
+    their own parameters, so a live server (its own process, the real cost) verifies them."""
+    cheap = PasswordHash((Argon2Hasher(memory_cost=1024, time_cost=1, parallelism=1),))
+    with (
+        patch.object(security, "_hasher", cheap),
+        patch.object(security, "_DUMMY_HASH", cheap.hash("not a password")),
+    ):
+        yield
 
 
 @pytest.fixture(scope="session")
