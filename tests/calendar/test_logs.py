@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
-import time
 import uuid
 
 import httpx
 import pytest
 
 from app.calendar.redact import RedactFeedTokens, redact, redact_feed_tokens
-from tests.conftest import ROOT, SECRET
-from tests.live import _free_port
+from tests.live import serve
 
 SECRET_TOKEN = "m3Hq0yJ3bV6kS1rW9tX2uZ5aC8dF4gH7jK0lN3pQ6sT"
 
@@ -53,47 +48,23 @@ def test_the_filter_is_on_uvicorns_loggers_and_ours_once(app, caplog):
     assert "/v1/calendar/[redacted]" in caplog.text
 
 
-def test_a_real_uvicorn_access_log_never_shows_the_secret(migrated, app):
+def test_a_real_uvicorn_access_log_never_shows_the_secret(migrated, app, tmp_path):
     """As deployed (`--proxy-headers`, default log level: the access log is on)."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "RAPPORT_DATABASE_URL": migrated.database_url,
-        "RAPPORT_SECRET_KEY": SECRET,
-    }
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port), "--proxy-headers"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("server did not start")
-        with httpx.Client(base_url=base, timeout=10) as http:
-            email = f"logs-{uuid.uuid4().hex[:8]}@example.com"
-            credentials = {"email": email, "password": "correct horse battery"}
-            assert http.post("/v1/auth/register", json=credentials).status_code == 201
-            form = {"username": email, "password": credentials["password"]}
-            access = http.post("/v1/auth/token", data=form).json()["access_token"]
-            auth = {"Authorization": f"Bearer {access}"}
-            made = http.post("/v1/me/calendar-token", headers=auth).json()
-            assert http.get(made["url"]).status_code == 200
-            assert http.get(f"/v1/calendar/{SECRET_TOKEN}.ics").status_code == 404
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=15)
-    log = output.decode()
+    log_path = tmp_path / "server.log"
+    with (
+        serve(migrated.database_url, log_path, "--proxy-headers") as base,
+        httpx.Client(base_url=base, timeout=10) as http,
+    ):
+        email = f"logs-{uuid.uuid4().hex[:8]}@example.com"
+        credentials = {"email": email, "password": "correct horse battery"}
+        assert http.post("/v1/auth/register", json=credentials).status_code == 201
+        form = {"username": email, "password": credentials["password"]}
+        access = http.post("/v1/auth/token", data=form).json()["access_token"]
+        auth = {"Authorization": f"Bearer {access}"}
+        made = http.post("/v1/me/calendar-token", headers=auth).json()
+        assert http.get(made["url"]).status_code == 200
+        assert http.get(f"/v1/calendar/{SECRET_TOKEN}.ics").status_code == 404
+    log = log_path.read_text()
     assert '"GET /v1/calendar/[redacted] HTTP/1.1" 200' in log, log
     assert made["token"] not in log
     assert SECRET_TOKEN not in log
