@@ -28,10 +28,11 @@ ACCOUNT, ADDRESS = "account", "address"
 
 
 async def register(session: AsyncSession, data: UserRegister) -> User:
+    # Argon2 is deliberately slow: keep it off the event loop, and hash before the first query,
+    # so that no transaction is open meanwhile (on SQLite it would hold the write lock).
+    password_hash = await run_in_threadpool(hash_password, data.password)
     if await repo.get_user_by_email(session, data.email) is not None:
         raise Conflict("An account with this email already exists.")
-    # Argon2 is deliberately slow: keep it off the event loop.
-    password_hash = await run_in_threadpool(hash_password, data.password)
     now = utcnow()
     user = User(
         created_at=now,
@@ -93,11 +94,22 @@ async def login(
     window = timedelta(seconds=settings.login_window_seconds)
     # Lower-casing can lengthen a string ("İ"); no account's email is longer than the column.
     email = email.strip().lower()[:320]
-    await _throttle(session, ACCOUNT, email, settings.login_max_failures_per_account, window, now)
-    await _throttle(session, ADDRESS, address, settings.login_max_failures_per_address, window, now)
 
+    async def throttle() -> None:
+        limits = settings.login_max_failures_per_account, settings.login_max_failures_per_address
+        await _throttle(session, ACCOUNT, email, limits[0], window, now)
+        await _throttle(session, ADDRESS, address, limits[1], window, now)
+
+    await throttle()  # a throttled attempt costs no password check
     user = await repo.get_user_by_email(session, email)
+    # The password check takes tens of milliseconds of CPU: end the transaction first (nothing
+    # is written yet), so that it holds no connection and, on SQLite, not the write lock that
+    # every other writer waits for. A burst of sign-ins otherwise stalls all writes.
+    await session.commit()
     valid = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
+    # Again, in the transaction that records the outcome: failures recorded by concurrent
+    # attempts while this password was checked count too.
+    await throttle()
     if user is None or not valid:
         for kind, subject in ((ACCOUNT, email), (ADDRESS, address)):
             await repo.forget_failures(session, kind, subject, before=now - window)
