@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from unittest.mock import patch
 
+import asyncpg
 import httpx
 import pytest
 from alembic.config import Config
@@ -50,7 +52,7 @@ def postgres_url() -> Iterator[str]:
     """A PostgreSQL URL: RAPPORT_TEST_POSTGRES_URL, or a cluster started for this session."""
     given = os.environ.get("RAPPORT_TEST_POSTGRES_URL")
     if given:
-        yield given
+        yield _database_per_worker(given)
         return
     try:
         cluster = PostgresCluster()
@@ -63,6 +65,28 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         cluster.stop()
+
+
+def _database_per_worker(url: str) -> str:
+    """Under pytest-xdist every worker cleans the tables after each test, so workers sharing a
+    given server each get a database of their own (`<name>_gw0`, …), made afresh."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, _, name = url.rpartition("/")
+    name = name.split("?", 1)[0]
+    own = f"{name}_{worker}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{own}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return f"{base}/{own}"
 
 
 @pytest.fixture(scope="session")
