@@ -39,12 +39,29 @@ test: lint
 	$(BIN)/pytest
 
 # Follow-ups, reciprocity and the scheduler at full scale on a throwaway PostgreSQL and a SQLite
-# file (bench/run.py; about 8 minutes on 2 cores): writes docs/benchmarks.md.
-# Not part of `make test`.
-# RAPPORT_BENCH_SCALE=0.1 make bench for a quick run (its figures are not the recorded ones);
-# BENCH_ARGS passes options (python -m bench.run --help).
-bench: install
+# file (bench/run.py; about 8 minutes on 2 cores), then the HTTP benchmark below (about 11):
+# both write docs/benchmarks.md. Not part of `make test`.
+# RAPPORT_BENCH_SCALE=0.1 RAPPORT_BENCH_SHORT=1 make bench for a quick run (its figures are not
+# the recorded ones); BENCH_ARGS / BENCH_HTTP_ARGS pass options (python -m bench.run --help,
+# python -m bench.http_bench --help).
+bench: install bench-wrk
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.http_bench $(BENCH_HTTP_ARGS)
+
+# Rapport over HTTP (uvicorn, 2 workers, driven by wrk) against a hand-written Starlette baseline
+# in the same run, on SQLite and PostgreSQL (bench/http_bench.py, bench/baseline.py; about 11
+# minutes): writes the HTTP section of docs/benchmarks.md. RAPPORT_BENCH_SHORT=1 for a quick run.
+.PHONY: bench-http bench-wrk
+bench-http: install bench-wrk
+	$(BIN)/python -m bench.http_bench $(BENCH_HTTP_ARGS)
+
+# wrk from the system's packages when it is missing and we are root; without it the HTTP
+# benchmark falls back to its (slower) Python load generator.
+bench-wrk:
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -q wrk >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }; } || \
+		echo "wrk is not installed: the HTTP benchmark uses its Python load generator"
 
 # Builds the Dockerfile with buildah (chroot isolation, no Docker engine) on a debootstrap
 # stand-in of python:3.11-slim, then runs the image: its migration on a throwaway PostgreSQL, its
