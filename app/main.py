@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.asks.router import router as asks_router
 from app.auth.router import router as auth_router
-from app.calendar.redact import redact_feed_tokens
+from app.calendar.redact import redact, redact_feed_tokens
 from app.calendar.router import router as calendar_router
 from app.contacts.router import router as contacts_router
-from app.core.config import Settings
+from app.core import observability
+from app.core.config import InvalidSettings, Settings, load_settings
 from app.core.errors import (
     install_error_handlers,
     problem_response,
     problem_responses,
     problems_only,
 )
+from app.core.logs import configure_logging
 from app.core.middleware import BodyLimitMiddleware
 from app.core.runtime import Runtime
 from app.etiquette.router import router as etiquette_router
@@ -140,11 +147,71 @@ def _health_router() -> APIRouter:
     return router
 
 
+# What browsers may send and read across origins (when RAPPORT_CORS_ORIGINS allows any).
+CORS_ALLOW_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "Idempotency-Key",
+    "X-Request-ID",
+]
+CORS_EXPOSE_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID"]
+CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+class RapportApp(FastAPI):
+    """FastAPI with layers outside Starlette's error middleware.
+
+    `add_middleware` always lands inside `ServerErrorMiddleware`, which answers a 500 itself;
+    the request id, the access line and CORS headers must be on that answer too, and the proxy
+    headers must be read before anything looks at the client's address.
+    """
+
+    outer: Callable[[ASGIApp], ASGIApp] = staticmethod(lambda app: app)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self.outer(super().build_middleware_stack())
+
+
+def _outer_layers(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
+    def wrap(app: ASGIApp) -> ASGIApp:
+        if settings.cors_origins:
+            app = CORSMiddleware(
+                app,
+                allow_origins=settings.cors_origins,
+                allow_methods=CORS_METHODS,
+                allow_headers=CORS_ALLOW_HEADERS,
+                expose_headers=CORS_EXPOSE_HEADERS,
+                # Bearer tokens, not cookies: no credentialed requests to allow.
+                allow_credentials=False,
+                max_age=600,
+            )
+        app = observability.ObservabilityMiddleware(app)
+        # Launch uvicorn with --no-proxy-headers: this is the one place forwarded headers are
+        # read, from RAPPORT_TRUSTED_PROXIES only.
+        return cast(ASGIApp, ProxyHeadersMiddleware(cast(Any, app), settings.trusted_proxies))
+
+    return wrap
+
+
+def _quiet_uvicorn_access_log() -> None:
+    # The JSON line per request replaces it. Without handlers uvicorn skips it entirely
+    # (it checks `hasHandlers()` for each connection).
+    logger = logging.getLogger("uvicorn.access")
+    logger.handlers.clear()
+    logger.propagate = False
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    logging.basicConfig(level=settings.log_level.upper())
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, scrub=redact)
     redact_feed_tokens()
     runtime = Runtime(settings)
+    engines = {"writer": runtime.db.writer, "reader": runtime.db.reader}
+    for name, engine in engines.items():
+        if name == "writer" or engine is not runtime.db.writer:
+            observability.instrument_pool(name, engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -154,10 +221,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "RAPPORT_SECRET_KEY is not set: using a random key for this process; "
                 "tokens will not survive a restart. Set it for any real deployment."
             )
+        if not settings.uvicorn_access_log:
+            _quiet_uvicorn_access_log()
+        observability.worker_started()
         yield
+        observability.worker_stopping()
         await runtime.db.dispose()
 
-    app = FastAPI(
+    app = RapportApp(
         title="Rapport",
         version="1.0.0",
         description=DESCRIPTION,
@@ -173,13 +244,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.state.runtime = runtime
-    install_error_handlers(app)
+    app.outer = _outer_layers(settings)  # type: ignore[method-assign]
+    install_error_handlers(app, on_unexpected=observability.unhandled_exception)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         path_limits={"/v1/contacts/import": settings.import_max_bytes},
     )
     app.include_router(_health_router())
+    app.include_router(observability.metrics_router())
     app.include_router(auth_router)
     # Before contacts: its `/{contact_id}` would take `/v1/contacts/export`.
     app.include_router(transfer_router)
@@ -193,4 +266,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+try:
+    app = create_app()
+except InvalidSettings as exc:
+    # One line naming the variable, not a validation traceback. uvicorn's startup-failure
+    # status: a supervisor of several workers stops instead of restarting them for ever.
+    print(exc, file=sys.stderr)
+    raise SystemExit(STARTUP_FAILURE) from None

@@ -26,10 +26,21 @@ def _free_port() -> int:
 @contextmanager
 def serve(database_url: str, log_path: Path, *options: str) -> Iterator[str]:
     """A uvicorn on `database_url`, logging to `log_path`, until the block ends; yields its
-    base URL. `options` go to uvicorn (e.g. `--proxy-headers`, `--log-level`)."""
+    base URL. `options` go to uvicorn (e.g. `--workers 2`, `--log-level`).
+
+    Launched as deployed: `--no-proxy-headers`, since Rapport reads forwarded headers itself
+    (from RAPPORT_TRUSTED_PROXIES only)."""
     port = _free_port()
     env = {**os.environ, "RAPPORT_DATABASE_URL": database_url, "RAPPORT_SECRET_KEY": SECRET}
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "app.main:app",
+        "--host",
+        "127.0.0.1",
+        "--no-proxy-headers",
+    ]
     # A file, not a pipe nobody reads: a chatty server would block once the pipe filled.
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -41,7 +52,8 @@ def serve(database_url: str, log_path: Path, *options: str) -> Iterator[str]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            # Generous: on a loaded machine, importing the app in several workers takes a while.
+            deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 try:
                     if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

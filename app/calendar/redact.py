@@ -1,8 +1,11 @@
 """Keep calendar feed secrets out of the logs.
 
 The feed's secret is in its URL (calendar apps cannot send a header), and uvicorn's access log
-writes every request line, path included; so do our own warnings about failed requests. A
-filter on those loggers replaces the secret before any handler formats the record.
+(when an operator turns it on) writes every request line, path included; so may our own warnings
+about failed requests. A filter on those loggers replaces the secret before any handler formats
+the record, and Rapport's JSON log lines pass through `redact` once more when formatted (a
+traceback or a field can hold a path too). Rapport's own access line names the route template
+(`/v1/calendar/{feed_token}.ics`), never the path, and the template is left as it is.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 
-_FEED_PATH = re.compile(r"(/v1/calendar/)[^/?#\s\"']+")
+_FEED_PATH = re.compile(r"(/v1/calendar/)(?!\{feed_token\})[^/?#\s\"']+")
 REDACTED = r"\1[redacted]"
 # uvicorn's request lines; its error log (which names the path of a failed ASGI call); ours.
 LOGGERS = ("uvicorn.access", "uvicorn.error", "rapport")

@@ -7,6 +7,7 @@ installed by `install_error_handlers` are the one place that turns any error int
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -18,6 +19,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+from app.core.logs import request_id
 
 log = logging.getLogger("rapport")
 
@@ -53,6 +56,7 @@ class Problem(BaseModel):
                     "title": "Not Found",
                     "status": 404,
                     "detail": "No contact with this id.",
+                    "request_id": "4f1c2a9e7b3d4c5f8a6e0d1b2c3f4a5e",
                 }
             ]
         }
@@ -65,6 +69,13 @@ class Problem(BaseModel):
     instance: str | None = None
     errors: list[FieldError] | None = Field(
         None, description="For 422: one entry for each invalid field."
+    )
+    # An extension member (RFC 9457 §3.2): what a user quotes to support and an operator finds
+    # in the logs.
+    request_id: str | None = Field(
+        None,
+        description="The request's id, as in the `X-Request-ID` response header and the "
+        "server's log line for it.",
     )
 
 
@@ -189,6 +200,9 @@ def problem_response(
         body["instance"] = instance
     if errors is not None:
         body["errors"] = errors
+    current = request_id.get()
+    if current is not None:
+        body["request_id"] = current
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -228,7 +242,9 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, on_unexpected: Callable[[], None] = lambda: None) -> None:
+    """`on_unexpected` is told of each error no handler expected (to count them)."""
+
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(
@@ -263,7 +279,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         # A unique or foreign-key constraint refused the write: the request raced another one.
-        log.info("integrity error: %s", exc.orig)
+        # The constraint, not the driver's message: that quotes the row's values.
+        driver_error = getattr(exc.orig, "__cause__", None) or exc.orig
+        constraint = getattr(driver_error, "constraint_name", None)
+        log.info("integrity error: %s %s", type(driver_error).__name__, constraint or "")
         return problem_response(409, "The write conflicts with another record; retry.")
 
     @app.exception_handler(PoolTimeoutError)
@@ -308,7 +327,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        on_unexpected()
+        route = getattr(request.scope.get("route"), "path_format", "unmatched")
+        log.exception("unhandled error on %s %s", request.method, route)
         return problem_response(500, "An unexpected error occurred; it has been logged.")
 
 

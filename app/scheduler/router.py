@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from starlette.responses import Response
 
+from app.core import observability
 from app.core.deps import (
     DEFAULT_PAGE,
     Cursor,
@@ -150,6 +151,10 @@ async def run_scheduler(
             min_interval=timedelta(seconds=rt.settings.scheduler_min_interval_seconds),
             tombstone_retention=timedelta(days=rt.settings.sync_retention_days),
         )
-        return json_response(await service.run_for_all(rt.db, as_of, policy))
+        everyone = await service.run_for_all(rt.db, as_of, policy)
+        observability.scheduler_run(everyone.scope, everyone.tasks_created)
+        return json_response(everyone)
     user_id = current_user_id(token, rt)
-    return json_response(await service.run_for_user(session, user_id, rt.list_cursors, as_of))
+    mine = await service.run_for_user(session, user_id, rt.list_cursors, as_of)
+    observability.scheduler_run(mine.scope, mine.tasks_created)
+    return json_response(mine)

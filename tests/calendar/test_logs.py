@@ -1,9 +1,13 @@
-"""The feed's secret is in its URL: it must not reach the logs (uvicorn's access log above all)."""
+"""The feed's secret is in its URL: it must not reach the logs (Rapport's, or uvicorn's access log
+when an operator turns it on)."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import uuid
+from unittest.mock import patch
 
 import httpx
 import pytest
@@ -21,6 +25,8 @@ def test_redact_replaces_the_secret_in_any_calendar_path():
         == '1.2.3.4:5 - "GET /api/v1/calendar/[redacted]?x=1 HTTP/1.1" 200'
     )
     assert redact("/v1/contacts/42") == "/v1/contacts/42"
+    # The route template Rapport's access line names is no secret, and stays readable.
+    assert redact("/v1/calendar/{feed_token}.ics") == "/v1/calendar/{feed_token}.ics"
 
 
 @pytest.mark.parametrize(
@@ -48,13 +54,9 @@ def test_the_filter_is_on_uvicorns_loggers_and_ours_once(app, caplog):
     assert "/v1/calendar/[redacted]" in caplog.text
 
 
-def test_a_real_uvicorn_access_log_never_shows_the_secret(migrated, app, tmp_path):
-    """As deployed (`--proxy-headers`, default log level: the access log is on)."""
-    log_path = tmp_path / "server.log"
-    with (
-        serve(migrated.database_url, log_path, "--proxy-headers") as base,
-        httpx.Client(base_url=base, timeout=10) as http,
-    ):
+def _fetch_feeds(base: str) -> str:
+    """Makes a feed secret, reads the feed with it and with an unknown one; returns the secret."""
+    with httpx.Client(base_url=base, timeout=10) as http:
         email = f"logs-{uuid.uuid4().hex[:8]}@example.com"
         credentials = {"email": email, "password": "correct horse battery"}
         assert http.post("/v1/auth/register", json=credentials).status_code == 201
@@ -64,7 +66,39 @@ def test_a_real_uvicorn_access_log_never_shows_the_secret(migrated, app, tmp_pat
         made = http.post("/v1/me/calendar-token", headers=auth).json()
         assert http.get(made["url"]).status_code == 200
         assert http.get(f"/v1/calendar/{SECRET_TOKEN}.ics").status_code == 404
+    token: str = made["token"]
+    return token
+
+
+def test_a_real_uvicorns_log_never_shows_the_secret(migrated, app, tmp_path):
+    """As deployed (default log level): Rapport's JSON line per request names the route
+    template, and uvicorn's own access log is off."""
+    log_path = tmp_path / "server.log"
+    with serve(migrated.database_url, log_path) as base:
+        token = _fetch_feeds(base)
+    log = log_path.read_text()
+    feeds = [
+        json.loads(line)
+        for line in log.splitlines()
+        if line.startswith("{") and '"rapport.access"' in line and "calendar/{" in line
+    ]
+    assert [(f["route"], f["status"]) for f in feeds] == [
+        ("/v1/calendar/{feed_token}.ics", 200),
+        ("/v1/calendar/{feed_token}.ics", 404),
+    ], log
+    assert ' HTTP/1.1" ' not in log, "uvicorn's access log is off by default"
+    assert token not in log
+    assert SECRET_TOKEN not in log
+
+
+def test_uvicorns_access_log_when_turned_on_never_shows_the_secret(migrated, app, tmp_path):
+    log_path = tmp_path / "server.log"
+    with (
+        patch.dict(os.environ, {"RAPPORT_UVICORN_ACCESS_LOG": "true"}),
+        serve(migrated.database_url, log_path) as base,
+    ):
+        token = _fetch_feeds(base)
     log = log_path.read_text()
     assert '"GET /v1/calendar/[redacted] HTTP/1.1" 200' in log, log
-    assert made["token"] not in log
+    assert token not in log
     assert SECRET_TOKEN not in log
