@@ -4,10 +4,10 @@
 #   (or: buildah bud --format docker -t rapport .  -- the OCI format drops HEALTHCHECK)
 #
 # Configuration comes only from the environment (RAPPORT_DATABASE_URL, RAPPORT_SECRET_KEY,
-# RAPPORT_SERVICE_TOKEN, WEB_CONCURRENCY, FORWARDED_ALLOW_IPS):
+# RAPPORT_SERVICE_TOKEN, RAPPORT_TRUSTED_PROXIES, WEB_CONCURRENCY; docs/deployment.md lists them):
 #
 #   docker run -p 8000:8000 -e RAPPORT_DATABASE_URL=postgresql://... \
-#       -e RAPPORT_SECRET_KEY=... -e FORWARDED_ALLOW_IPS=<proxy address> rapport
+#       -e RAPPORT_SECRET_KEY=... -e RAPPORT_TRUSTED_PROXIES=<proxy address> rapport
 #
 # Migrations do NOT run on start: several replicas starting at once would race on the schema,
 # and a failing migration should stop the release rather than crash-loop the web tier. Run them
@@ -71,9 +71,9 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 # that (`docker stop -t 30`; Kubernetes' default of 30 s fits).
 # The secret is required here even with SQLite: without it every worker would sign tokens and
 # cursors with its own random key, and requests would fail whenever they reach another worker.
-# --proxy-headers trusts only FORWARDED_ALLOW_IPS (uvicorn's default 127.0.0.1): set it to the
-# proxy's address, or client addresses (used by login throttling) are all the proxy's.
+# --no-proxy-headers: Rapport itself reads X-Forwarded-For/-Proto, from the addresses in
+# RAPPORT_TRUSTED_PROXIES only; uvicorn must not rewrite the client address before it does.
 STOPSIGNAL SIGTERM
 CMD : "${RAPPORT_SECRET_KEY:?must be set (every worker needs the same signing key)}" \
     && exec uvicorn app.main:app --host 0.0.0.0 --port 8000 --workers "${WEB_CONCURRENCY:-2}" \
-        --proxy-headers --timeout-graceful-shutdown 20
+        --no-proxy-headers --timeout-graceful-shutdown 20

@@ -531,6 +531,21 @@ def exercise(buildah: Buildah, image: dict[str, Any], report: Report, workdir: P
                 f"{scheduled.status_code} {scheduled.text[:120]}",
             )
 
+            # Summed over the workers (files under /tmp, writable for the image's user): the
+            # scheduler run counts whichever worker served it.
+            anonymous = api.get("/metrics")
+            metrics = api.get("/metrics", headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
+            runs = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in metrics.text.splitlines()
+                if line.startswith("rapport_scheduler_runs_total")
+            )
+            report.check(
+                "/metrics needs the service token and counts the run across workers",
+                anonymous.status_code == 401 and metrics.status_code == 200 and runs >= 1,
+                f"{anonymous.status_code}, {metrics.status_code}, scheduler runs {runs:g}",
+            )
+
         with report.timed("SIGTERM with a request in flight"):
             conn, rest = half_sent_request(base, token)
             try:
