@@ -1,9 +1,9 @@
-"""Files that are not what they claim: a clean 4xx, fast, and nothing changes. Never a 500."""
+"""Files that are not what they claim: a clean 4xx, no hang, and nothing changes. Never a 500."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import time
 
 import pytest
 
@@ -20,12 +20,10 @@ async def one_contact(client, alice) -> list[dict]:
 
 
 async def refused(client, headers, content: bytes, status: int, **kwargs) -> dict:
-    started = time.monotonic()
-    r = await upload(client, headers, content, **kwargs)
-    elapsed = time.monotonic() - started
-    body = assert_problem(r, status)
-    assert elapsed < 10, f"took {elapsed:.1f} s"
-    return body
+    # A guard against a hang (a regex bomb, a quadratic parse), not a speed target: those live
+    # in `make bench`. Generous, because the suite runs in parallel on a shared 2-core machine.
+    r = await asyncio.wait_for(upload(client, headers, content, **kwargs), timeout=120)
+    return assert_problem(r, status)
 
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + os.urandom(4096)
