@@ -55,7 +55,10 @@ SERVICE_TOKEN = "image-test-service-token-" + "s" * 24
 CACHE = Path(os.environ.get("RAPPORT_IMAGE_CACHE", Path.home() / ".cache" / "rapport"))
 STORAGE_ROOT = CACHE / "containers"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-RUN_ROOT = Path(tempfile.gettempdir()) / "rapport-image-test-runroot"
+# buildah's run-time state (locks, mounts) belongs to one storage root: one per cache folder.
+RUN_ROOT = Path(tempfile.gettempdir()) / (
+    "rapport-image-test-run-" + hashlib.sha256(str(CACHE).encode()).hexdigest()[:8]
+)
 
 
 class Failed(Exception):
