@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.concurrency import run_in_threadpool
 
 from app.auth import repository as repo
 from app.auth.models import RefreshToken, TokenPair, User, UserRegister, UserUpdate
@@ -26,11 +29,25 @@ from app.core.security import (
 
 ACCOUNT, ADDRESS = "account", "address"
 
+T = TypeVar("T")
+
+# Argon2id costs tens of milliseconds of CPU and 19 MiB per call, by design. In the shared
+# thread pool (40 threads) a burst of sign-ins ran dozens at once: the event loop starved of CPU,
+# requests holding SQLite's write lock with it, and each thread's malloc arena kept its 19 MiB.
+# One thread per process: sign-ins queue among themselves, in order, and the other requests keep
+# their CPU. (Deployments run a process per core, so sign-ins still use every core.)
+_PASSWORD_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
+
+
+async def _hashing(function: Callable[..., T], *args: str | None) -> T:
+    """`function(*args)` on the password-hashing thread, off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_PASSWORD_HASHING, function, *args)
+
 
 async def register(session: AsyncSession, data: UserRegister) -> User:
-    # Argon2 is deliberately slow: keep it off the event loop, and hash before the first query,
-    # so that no transaction is open meanwhile (on SQLite it would hold the write lock).
-    password_hash = await run_in_threadpool(hash_password, data.password)
+    # Hashed before the first query, so that no transaction is open meanwhile (on SQLite it
+    # would hold the write lock).
+    password_hash = await _hashing(hash_password, data.password)
     if await repo.get_user_by_email(session, data.email) is not None:
         raise Conflict("An account with this email already exists.")
     now = utcnow()
@@ -106,7 +123,7 @@ async def login(
     # is written yet), so that it holds no connection and, on SQLite, not the write lock that
     # every other writer waits for. A burst of sign-ins otherwise stalls all writes.
     await session.commit()
-    valid = await run_in_threadpool(verify_password, password, user.password_hash if user else None)
+    valid = await _hashing(verify_password, password, user.password_hash if user else None)
     # Again, in the transaction that records the outcome: failures recorded by concurrent
     # attempts while this password was checked count too.
     await throttle()

@@ -8,6 +8,9 @@ timeout and answered 503 ("database is locked"), as the load soak showed.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from unittest.mock import patch
@@ -53,3 +56,42 @@ async def test_sign_up_and_sign_in_hash_without_holding_a_connection(
         )
         assert r.status_code == 401
     assert held == [0, 0, 0, 0]
+
+
+async def test_concurrent_sign_ins_check_one_password_at_a_time(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """A burst of sign-ins queues for the hashing thread instead of running dozens of Argon2
+    computations at once, which starved every other request of CPU and grew memory by 19 MiB
+    per thread."""
+    r = await client.post(
+        "/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD}
+    )
+    assert r.status_code == 201
+    running, most = 0, 0
+    lock = threading.Lock()
+    real = service.verify_password
+
+    def slow_verify(*args: Any) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)  # long enough for the others to arrive, were they let through
+        try:
+            return real(*args)
+        finally:
+            with lock:
+                running -= 1
+
+    with patch.object(service, "verify_password", slow_verify):
+        answers = await asyncio.gather(
+            *(
+                client.post(
+                    "/v1/auth/token", data={"username": "ada@example.com", "password": PASSWORD}
+                )
+                for _ in range(8)
+            )
+        )
+    assert [r.status_code for r in answers] == [200] * 8
+    assert most == 1
