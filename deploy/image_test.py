@@ -123,7 +123,7 @@ def ensure_tools() -> None:
     if not missing:
         return
     if os.geteuid() != 0:
-        raise Failed(f"{', '.join(missing)} missing; install them (apt-get install {missing})")
+        raise Failed(f"{' '.join(missing)} missing: run as root, or apt-get install them")
     print(f"--- apt-get install {' '.join(missing)}", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run("apt-get", "update", "-qq", env=env)
