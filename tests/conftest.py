@@ -30,6 +30,8 @@ from tests.pg import PostgresCluster, PostgresUnavailable
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-" + "x" * 40
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# An id no record has. Fixed, not uuid4(): pytest-xdist workers must collect the same test ids.
+UNKNOWN_ID = "5d0c8a5e-0000-4000-8000-000000000000"
 
 pytest_plugins = ["tests.live"]  # the `live_server` fixture
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from tests.conftest import UNKNOWN_ID
 from tests.contacts.test_router import assert_problem
 from tests.contacts.test_router import create as create_contact
 
@@ -63,9 +64,9 @@ async def contact(client, alice) -> dict:
     [
         ("GET", "/v1/asks"),
         ("POST", "/v1/asks"),
-        ("GET", f"/v1/asks/{uuid.uuid4()}"),
-        ("PATCH", f"/v1/asks/{uuid.uuid4()}"),
-        ("DELETE", f"/v1/asks/{uuid.uuid4()}"),
+        ("GET", f"/v1/asks/{UNKNOWN_ID}"),
+        ("PATCH", f"/v1/asks/{UNKNOWN_ID}"),
+        ("DELETE", f"/v1/asks/{UNKNOWN_ID}"),
     ],
 )
 async def test_anonymous_request_is_401_with_bearer_challenge(client, method, path):

@@ -7,6 +7,8 @@ import uuid
 import httpx
 import pytest
 
+from tests.conftest import UNKNOWN_ID
+
 PROBLEM = "application/problem+json"
 
 
@@ -34,9 +36,9 @@ def assert_problem(r: httpx.Response, status: int) -> dict:
     [
         ("GET", "/v1/contacts"),
         ("POST", "/v1/contacts"),
-        ("GET", f"/v1/contacts/{uuid.uuid4()}"),
-        ("PATCH", f"/v1/contacts/{uuid.uuid4()}"),
-        ("DELETE", f"/v1/contacts/{uuid.uuid4()}"),
+        ("GET", f"/v1/contacts/{UNKNOWN_ID}"),
+        ("PATCH", f"/v1/contacts/{UNKNOWN_ID}"),
+        ("DELETE", f"/v1/contacts/{UNKNOWN_ID}"),
     ],
 )
 async def test_anonymous_request_is_401_with_bearer_challenge(client, method, path):

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests import lists
+from tests.conftest import UNKNOWN_ID
 from tests.contacts.test_router import assert_problem, create
 from tests.interactions.test_router import create_interaction
 
@@ -54,9 +55,9 @@ def parse_utc(text: str) -> datetime:
     [
         ("GET", URL),
         ("POST", URL),
-        ("GET", f"{URL}/{uuid.uuid4()}"),
-        ("PATCH", f"{URL}/{uuid.uuid4()}"),
-        ("DELETE", f"{URL}/{uuid.uuid4()}"),
+        ("GET", f"{URL}/{UNKNOWN_ID}"),
+        ("PATCH", f"{URL}/{UNKNOWN_ID}"),
+        ("DELETE", f"{URL}/{UNKNOWN_ID}"),
     ],
 )
 async def test_anonymous_request_is_401_with_bearer_challenge(client, method, path):

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests import lists
+from tests.conftest import UNKNOWN_ID
 from tests.contacts.test_router import assert_problem, create
 
 URL = "/v1/interactions"
@@ -51,9 +52,9 @@ def fields_named(problem: dict) -> list[str]:
     [
         ("GET", URL),
         ("POST", URL),
-        ("GET", f"{URL}/{uuid.uuid4()}"),
-        ("PATCH", f"{URL}/{uuid.uuid4()}"),
-        ("DELETE", f"{URL}/{uuid.uuid4()}"),
+        ("GET", f"{URL}/{UNKNOWN_ID}"),
+        ("PATCH", f"{URL}/{UNKNOWN_ID}"),
+        ("DELETE", f"{URL}/{UNKNOWN_ID}"),
     ],
 )
 async def test_anonymous_request_is_401_with_bearer_challenge(client, method, path):

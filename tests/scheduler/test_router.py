@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from app.core.config import Settings
 from app.main import create_app
 from tests import lists
-from tests.conftest import SECRET, sign_up
+from tests.conftest import SECRET, UNKNOWN_ID, sign_up
 from tests.contacts.test_router import assert_problem, create
 
 FOLLOW_UPS = "/v1/follow-ups"
@@ -194,7 +194,7 @@ def tamper(cursor: str) -> str:
     [
         ("GET", FOLLOW_UPS),
         ("GET", RECIPROCITY),
-        ("GET", f"/v1/contacts/{uuid.uuid4()}/reciprocity"),
+        ("GET", f"/v1/contacts/{UNKNOWN_ID}/reciprocity"),
         ("POST", RUN),
     ],
 )
