@@ -27,13 +27,13 @@ run: migrate
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --no-proxy-headers
 
 lint: install
-	$(BIN)/ruff check app tests alembic bench
-	$(BIN)/ruff format --check app tests alembic bench
+	$(BIN)/ruff check app tests alembic bench deploy
+	$(BIN)/ruff format --check app tests alembic bench deploy
 	$(BIN)/mypy app
 
 format: install
-	$(BIN)/ruff check --fix app tests alembic bench
-	$(BIN)/ruff format app tests alembic bench
+	$(BIN)/ruff check --fix app tests alembic bench deploy
+	$(BIN)/ruff format app tests alembic bench deploy
 
 test: lint
 	$(BIN)/pytest
