@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.models import LoginFailure, RefreshToken, User
+from app.core.db import session_dialect
 
 
 async def get_user(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> User | None:
@@ -58,7 +59,15 @@ async def revoke_family(session: AsyncSession, family_id: uuid.UUID, now: dateti
 async def count_failures(
     session: AsyncSession, kind: str, subject: str, since: datetime
 ) -> tuple[int, datetime | None]:
-    """How many failures since `since`, and the oldest of them."""
+    """How many failures since `since`, and the oldest of them.
+
+    On PostgreSQL this first locks the subject until the transaction ends, so that attempts
+    that count and then record a failure take turns: attempts at the same moment (on any
+    replica) would otherwise all count below the limit and all get a password check. SQLite
+    serialises write transactions already."""
+    if session_dialect(session) == "postgresql":
+        key = func.hashtextextended(f"login-failures:{kind}:{subject}", 0)
+        await session.exec(select(func.pg_advisory_xact_lock(key)))
     stmt = select(func.count(), func.min(col(LoginFailure.failed_at))).where(
         col(LoginFailure.kind) == kind,
         col(LoginFailure.subject) == subject,

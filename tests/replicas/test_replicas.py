@@ -9,7 +9,6 @@ two processes really do run them at the same time; no assertion depends on how t
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -30,6 +29,7 @@ from tests.scheduler.test_concurrency import (
 )
 from tests.sync.helpers import Replica as OfflineCopy
 from tests.sync.helpers import assert_same, server_state
+from tests.sync.test_convergence import Writer
 
 Clients = tuple[httpx.AsyncClient, httpx.AsyncClient]
 CONTACTS = "/v1/contacts"
@@ -127,6 +127,28 @@ async def test_failed_logins_on_both_replicas_lock_the_account_at_the_limit(clie
         assert int(r.headers["retry-after"]) > 0
 
 
+async def test_failed_logins_sent_to_both_replicas_at_once_get_the_limit_of_checks(
+    clients: Clients,
+):
+    """Attempts at the same moment must not all count the failures before any is recorded:
+    no more than the limit of them are answered 401 (each a password guess checked)."""
+    a, b = clients
+    for _ in range(2):
+        email = f"burst-{uuid.uuid4().hex[:10]}@example.com"
+        r = await a.post("/v1/auth/register", json={"email": email, "password": "right password"})
+        assert r.status_code == 201, r.text
+        attempts = 4 * MAX_FAILURES_PER_ACCOUNT
+        responses = await at_once(
+            *(
+                (a, b)[i % 2].post("/v1/auth/token", data={"username": email, "password": "wrong"})
+                for i in range(attempts)
+            )
+        )
+        statuses = sorted(r.status_code for r in responses)
+        expected = [401] * MAX_FAILURES_PER_ACCOUNT + [429] * (attempts - MAX_FAILURES_PER_ACCOUNT)
+        assert statuses == expected
+
+
 # --- If-Match ---
 
 
@@ -203,56 +225,6 @@ async def test_overlapping_all_users_runs_on_both_replicas_create_each_task_once
 # --- Sync ---
 
 
-class Writer:
-    """A user's device writing through one replica: creates, edits, meetings, asks, deletes."""
-
-    def __init__(self, client: httpx.AsyncClient, headers: dict[str, str], seed: int) -> None:
-        self.client, self.headers = client, headers
-        self.rng = random.Random(seed)
-        self.mine: list[str] = []
-
-    async def step(self, n: int) -> None:
-        c, h = self.client, self.headers
-        op = (
-            "create"
-            if len(self.mine) < 3
-            else self.rng.choice(["create", "edit", "meeting", "ask", "delete"])
-        )
-        if op == "create":
-            r = await c.post(CONTACTS, json={"full_name": f"Writer {n}"}, headers=h)
-            assert r.status_code == 201, r.text
-            self.mine.append(r.json()["id"])
-            return
-        target = self.rng.choice(self.mine)
-        if op == "edit":
-            r = await c.patch(f"{CONTACTS}/{target}", json={"notes": f"edit {n}"}, headers=h)
-        elif op == "meeting":
-            body = {
-                "contact_id": target,
-                "channel": "in_person",
-                "kind": "meeting",
-                "status": "completed",
-                "occurred_at": iso(at(-timedelta(days=self.rng.randint(0, 60)))),
-            }
-            r = await c.post("/v1/interactions", json=body, headers=h)
-        elif op == "ask":
-            body = {
-                "contact_id": target,
-                "direction": "incoming",
-                "kind": "advice",
-                "statement": "Advice on a career move",
-            }
-            r = await c.post("/v1/asks", json=body, headers=h)
-        else:
-            self.mine.remove(target)
-            r = await c.delete(f"{CONTACTS}/{target}", headers=h)
-        assert r.status_code in (200, 201, 204), r.text
-
-    async def run(self, operations: int) -> None:
-        for n in range(operations):
-            await self.step(n)
-
-
 async def pull(clients: Clients, headers: dict[str, str], copy: OfflineCopy) -> None:
     """Pull until `has_more` is false, each page from the other replica than the last, with
     the cursor the last one gave."""
@@ -267,15 +239,24 @@ async def pull(clients: Clients, headers: dict[str, str], copy: OfflineCopy) -> 
             return
 
 
-async def test_a_client_syncing_from_both_replicas_during_writes_ends_equal(clients: Clients):
+async def test_a_client_syncing_from_both_replicas_during_writes_ends_equal(
+    clients: Clients, replicas: Replicas
+):
     a, b = clients
     headers = await sign_up(a)
-    writers = [Writer(client, headers, seed) for seed, client in enumerate((a, b, a, b))]
-    writing = asyncio.gather(*(w.run(operations=20) for w in writers))
+    for n in range(5):
+        assert (await b.post(CONTACTS, json={"full_name": f"Seed {n}"}, headers=headers)).is_success
+    # Devices writing through both replicas at once (threads: each its own blocking client).
+    bases = (replicas.a, replicas.b) * 2
+    writers = [Writer(base, headers, seed) for seed, base in enumerate(bases)]
+    for w in writers:
+        w.start()
     copy = OfflineCopy()
-    while not writing.done():
+    while any(w.is_alive() for w in writers):
         await pull(clients, headers, copy)
-    await writing
+    for w in writers:
+        w.join()
+    assert [f for w in writers for f in w.failures] == []
     await pull(clients, headers, copy)
 
     truth = await server_state(b, headers)
