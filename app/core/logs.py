@@ -48,6 +48,10 @@ def _hide_sql_parameters(exc: BaseException | None) -> None:
         exc = exc.__cause__ or exc.__context__
 
 
+# One encoder, built once (json.dumps with options builds one per call).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self, scrub: Callable[[str], str] = lambda line: line) -> None:
         super().__init__()
@@ -72,7 +76,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[1] is not None:
             _hide_sql_parameters(record.exc_info[1])
             line["exception"] = self.formatException(record.exc_info)
-        return self.scrub(json.dumps(line, ensure_ascii=False, default=str))
+        return self.scrub(_ENCODE(line))
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -326,19 +326,24 @@ class ObservabilityMiddleware:
             PROBLEMS.labels(str(status)).inc()
         if access_log.isEnabledFor(logging.INFO):
             client = scope.get("client")
-            access_log.info(
+            fields = {
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "request_id": rid,
+                "client": client[0] if client else None,
+            }
+            # makeRecord and handle, not .info(): the caller's file and line (a stack walk per
+            # request) would always name this line.
+            record = access_log.makeRecord(
+                access_log.name,
+                logging.INFO,
+                __file__,
+                0,
                 "%s %s %s",
-                method,
-                route,
-                status,
-                extra={
-                    "fields": {
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 2),
-                        "request_id": rid,
-                        "client": client[0] if client else None,
-                    }
-                },
+                (method, route, status),
+                None,
+                extra={"fields": fields},
             )
+            access_log.handle(record)
