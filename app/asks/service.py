@@ -19,6 +19,7 @@ from app.asks.models import (
 )
 from app.asks.repository import AskRepository
 from app.contacts import service as contacts
+from app.contacts.repository import ContactRepository
 from app.core.db import utcnow
 from app.core.errors import Conflict
 from app.core.etags import IfMatch
@@ -82,6 +83,16 @@ def _check_move(current: AskStatus, new: AskStatus) -> None:
         )
 
 
+async def _lock_contact_first(
+    session: AsyncSession, owner_id: uuid.UUID, ask_id: uuid.UUID
+) -> None:
+    """Lock the ask's contact before the ask. Deleting a contact locks it, then its asks: a
+    write that locked an ask, then its contact (for the reciprocity sums), could deadlock with
+    it, and PostgreSQL would abort one of the two (a 503)."""
+    ask = await _records(session, owner_id).get(ask_id)
+    await ContactRepository(session, owner_id).get(ask.contact_id, lock=True)
+
+
 async def update(
     session: AsyncSession,
     owner_id: uuid.UUID,
@@ -90,6 +101,7 @@ async def update(
     if_match: IfMatch,
 ) -> Ask:
     records = _records(session, owner_id)
+    await _lock_contact_first(session, owner_id, ask_id)
     ask = await records.for_write(ask_id, if_match)
     changes = patch.model_dump(exclude_unset=True)
     before = AskStatus(ask.status)
@@ -116,6 +128,7 @@ async def update(
 async def delete(
     session: AsyncSession, owner_id: uuid.UUID, ask_id: uuid.UUID, if_match: IfMatch
 ) -> None:
+    await _lock_contact_first(session, owner_id, ask_id)
     ask = await _records(session, owner_id).delete(ask_id, if_match)
     if ask.status == AskStatus.fulfilled:
         await _refresh_balance(session, owner_id, ask)

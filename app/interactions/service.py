@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.contacts import follow_up
 from app.contacts import service as contacts
+from app.contacts.repository import ContactRepository
 from app.core.etags import IfMatch
 from app.core.pagination import CursorCodec
 from app.core.records import Records
@@ -80,6 +81,16 @@ async def list_page(
     return await _records(session, owner_id).list(filters, cursor=cursor, limit=limit, codec=codec)
 
 
+async def _lock_contact_first(
+    session: AsyncSession, owner_id: uuid.UUID, interaction_id: uuid.UUID
+) -> None:
+    """Lock the interaction's contact before the interaction. Deleting a contact locks it, then
+    its interactions: a write that locked an interaction, then its contact (for its last
+    contact), could deadlock with it, and PostgreSQL would abort one of the two (a 503)."""
+    interaction = await _records(session, owner_id).get(interaction_id)
+    await ContactRepository(session, owner_id).get(interaction.contact_id, lock=True)
+
+
 async def update(
     session: AsyncSession,
     owner_id: uuid.UUID,
@@ -88,6 +99,7 @@ async def update(
     if_match: IfMatch,
 ) -> Interaction:
     records = _records(session, owner_id)
+    await _lock_contact_first(session, owner_id, interaction_id)
     interaction = await records.for_write(interaction_id, if_match)
     before = rules.interaction_wants(interaction, "")  # only the due dates matter here
     was_completed = interaction.status == InteractionStatus.completed
@@ -102,6 +114,7 @@ async def update(
 async def delete(
     session: AsyncSession, owner_id: uuid.UUID, interaction_id: uuid.UUID, if_match: IfMatch
 ) -> None:
+    await _lock_contact_first(session, owner_id, interaction_id)
     interaction = await _records(session, owner_id).delete(interaction_id, if_match)
     await _apply_rules(
         session,

@@ -1,0 +1,94 @@
+"""Writes to an ask or an interaction lock its contact before the record itself.
+
+Deleting a contact locks the contact, then tombstones its asks and interactions. Fulfilling an
+ask or changing a completed meeting used to lock the record first and its contact second (to
+rewrite the contact's reciprocity sums or last contact): the two orders met in the load soak as
+a PostgreSQL deadlock, and one of the requests answered 503. The collision itself depends on
+timing, so the test checks the order: with the contact held by another transaction, the waiting
+write must not hold its record yet. PostgreSQL only: SQLite runs one writer at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+PAST = "2026-01-05T10:00:00Z"
+
+
+async def blocked_on_a_lock(app: FastAPI) -> None:
+    async with app.state.runtime.db.writer.connect() as conn:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            waiting = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+            )
+            if waiting:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the write never waited for the contact's lock")
+
+
+async def row_is_locked(app: FastAPI, table: str, record_id: uuid.UUID) -> bool:
+    async with app.state.runtime.db.writer.connect() as conn:
+        try:
+            await conn.execute(
+                text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE NOWAIT"), {"id": record_id}
+            )
+        except DBAPIError:  # lock_not_available
+            return True
+        finally:
+            await conn.rollback()
+    return False
+
+
+@pytest.mark.parametrize(
+    ("table", "change"),
+    [
+        pytest.param("asks", {"status": "fulfilled"}, id="ask-fulfilled"),
+        pytest.param("interactions", {"summary": "Talked about compilers"}, id="meeting-changed"),
+    ],
+)
+async def test_a_child_write_waits_for_its_contact_before_locking_itself(
+    client: httpx.AsyncClient, app: FastAPI, alice: dict[str, str], table: str, change: dict
+) -> None:
+    if app.state.runtime.db.dialect != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: no lock order to keep")
+    contact = (await client.post("/v1/contacts", json={"full_name": "Grace"}, headers=alice)).json()
+    if table == "asks":
+        body = {"direction": "outgoing", "kind": "advice", "statement": "Review my talk?"}
+    else:
+        body = {
+            "channel": "in_person",
+            "kind": "meeting",
+            "status": "completed",
+            "occurred_at": PAST,
+        }
+    r = await client.post(f"/v1/{table}", json={"contact_id": contact["id"], **body}, headers=alice)
+    assert r.status_code == 201, r.text
+    record_id = uuid.UUID(r.json()["id"])
+
+    async with app.state.runtime.db.writer.connect() as holder:
+        await holder.execute(
+            text("SELECT id FROM contacts WHERE id = :id FOR NO KEY UPDATE"),
+            {"id": uuid.UUID(contact["id"])},
+        )
+        write = asyncio.create_task(
+            client.patch(f"/v1/{table}/{record_id}", json=change, headers=alice)
+        )
+        await blocked_on_a_lock(app)
+        held_early = await row_is_locked(app, table, record_id)
+        await holder.rollback()
+    r = await write
+    assert r.status_code == 200, r.text
+    assert not held_early, f"the {table} row was locked before its contact"
