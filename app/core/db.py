@@ -155,9 +155,22 @@ class Database:
         # Pooled: opening a connection (a thread in aiosqlite, five PRAGMAs, a cold page cache)
         # cost several milliseconds per request, more than the queries of a page.
         in_memory = ":memory:" in url or url.rstrip("/").endswith(":")
-        pooling: dict[str, Any] = {} if in_memory else {"pool_size": 5, "max_overflow": 10}
-        engine = create_async_engine(url, **pooling)
         busy_ms = self.settings.sqlite_busy_timeout_ms
+        pooling: dict[str, Any] = {} if in_memory else {"pool_size": 5, "max_overflow": 10}
+        if immediate and not in_memory:
+            # One writer connection per process. SQLite runs one write transaction at a time
+            # anyway; with more connections, the others wait in SQLite's busy handler, which
+            # polls (up to every 100 ms) and is not first come, first served: under a burst, a
+            # writer could lose every round until the busy timeout ("database is locked", 503).
+            # Here they queue for the connection in order, and only one writer per process
+            # contends for the lock. A writer still queued after the longer of the pool and busy
+            # timeouts gets the pool's "database is busy" 503.
+            pooling = {
+                "pool_size": 1,
+                "max_overflow": 0,
+                "pool_timeout": max(self.settings.db_pool_timeout_seconds, busy_ms / 1000),
+            }
+        engine = create_async_engine(url, **pooling)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
