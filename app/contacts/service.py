@@ -118,7 +118,9 @@ async def delete(
 
 async def require(session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID) -> Contact:
     """The caller's live contact, for records that reference one (422 naming the field)."""
-    contact = await ContactRepository(session, owner_id).get(contact_id)
+    # Locked: a delete of the contact commits first (and this answers 422) or waits for this
+    # record, whose creation it would otherwise miss when it tombstones the contact's records.
+    contact = await ContactRepository(session, owner_id).get(contact_id, lock=True)
     if contact is None:
         raise Unprocessable(
             "`contact_id` does not name one of your contacts.",

@@ -23,10 +23,13 @@ from sqlalchemy.exc import DBAPIError
 PAST = "2026-01-05T10:00:00Z"
 
 
-async def blocked_on_a_lock(app: FastAPI) -> None:
+async def blocked_on_a_lock(app: FastAPI, done: asyncio.Task | None = None) -> None:
+    """Returns once some request waits for a row lock (or `done` has finished)."""
     async with app.state.runtime.db.writer.connect() as conn:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
+            if done is not None and done.done():
+                return
             waiting = await conn.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
@@ -92,3 +95,45 @@ async def test_a_child_write_waits_for_its_contact_before_locking_itself(
     r = await write
     assert r.status_code == 200, r.text
     assert not held_early, f"the {table} row was locked before its contact"
+
+
+@pytest.mark.parametrize(
+    ("table", "body"),
+    [
+        pytest.param(
+            "interactions",
+            {"channel": "video", "kind": "check_in", "status": "planned", "occurred_at": PAST},
+            id="interaction",
+        ),
+        pytest.param(
+            "asks", {"direction": "incoming", "kind": "advice", "statement": "CV?"}, id="ask"
+        ),
+        pytest.param("etiquette-tasks", {"kind": "custom", "title": "Call back"}, id="task"),
+    ],
+)
+async def test_a_record_created_while_its_contact_is_deleted_is_refused_not_orphaned(
+    client: httpx.AsyncClient, app: FastAPI, alice: dict[str, str], table: str, body: dict
+) -> None:
+    """The soak found a live interaction of a deleted contact: created between the delete's
+    tombstoning of the contact's records and its commit, the delete never saw it."""
+    if app.state.runtime.db.dialect != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: the two cannot interleave")
+    contact = (await client.post("/v1/contacts", json={"full_name": "Grace"}, headers=alice)).json()
+    contact_id = uuid.UUID(contact["id"])
+    async with app.state.runtime.db.writer.connect() as deleter:  # a delete, mid-transaction
+        await deleter.execute(
+            text("SELECT id FROM contacts WHERE id = :id FOR NO KEY UPDATE"), {"id": contact_id}
+        )
+        await deleter.execute(
+            text("UPDATE contacts SET deleted_at = now() WHERE id = :id"), {"id": contact_id}
+        )
+        create = asyncio.create_task(
+            client.post(f"/v1/{table}", json={"contact_id": contact["id"], **body}, headers=alice)
+        )
+        await blocked_on_a_lock(app, create)
+        await deleter.commit()
+    r = await create
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["code"] == "unknown_contact"
+    listed = await client.get(f"/v1/{table}", params={"contact_id": contact["id"]}, headers=alice)
+    assert listed.json()["items"] == []
