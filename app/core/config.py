@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     @classmethod
     def _trusted_proxies(cls, value: Any) -> list[str]:
         hosts = _string_list(value)
+        if "*" in hosts and len(hosts) > 1:
+            # uvicorn trusts everyone only for a lone `*`; beside addresses it would match nothing.
+            raise ValueError("`*` trusts every peer: give it alone, or list addresses only")
         for host in hosts:
             if host == "*":
                 continue

@@ -34,6 +34,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("RAPPORT_CORS_ORIGINS", "[https://a.example", "not a valid JSON list"),
         ("RAPPORT_TRUSTED_PROXIES", "10.0.0.1,proxy.internal", "not an IP address or network"),
         ("RAPPORT_TRUSTED_PROXIES", "10.0.0.0/33", "not an IP address or network"),
+        ("RAPPORT_TRUSTED_PROXIES", "*,10.0.0.1", "give it alone"),
         ("RAPPORT_ACCESS_TOKEN_TTL_SECONDS", "3600", "less than or equal to 900"),
         ("RAPPORT_REFRESH_TOKEN_TTL_SECONDS", "60", "greater than or equal to 3600"),
         ("RAPPORT_LOGIN_WINDOW_SECONDS", "0", "greater than or equal to 1"),
