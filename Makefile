@@ -83,6 +83,14 @@ fuzz: install
 	RAPPORT_FUZZ_EXAMPLES=$(RAPPORT_FUZZ_EXAMPLES) RAPPORT_FUZZ_RANDOM=1 \
 		$(BIN)/pytest -q tests/contract/test_fuzz.py
 
+# The load soak of `make test` (tests/reliability/test_soak.py) for longer: 48 clients of 8
+# accounts against two uvicorn workers, RAPPORT_SOAK_SECONDS per database (a fresh SQLite file,
+# then a throwaway PostgreSQL), with a stricter bound on memory growth; about 8 minutes on 2 cores.
+.PHONY: soak
+RAPPORT_SOAK_SECONDS ?= 180
+soak: install
+	$(BIN)/python -m tests.reliability.soak --seconds $(RAPPORT_SOAK_SECONDS) --database both
+
 # TypeScript types from the committed document (openapi-typescript), type-checked with tsc --strict
 # against a web app's uses of them (clients/typescript/usage.ts). Needs Node 20+ and npm; installs
 # what clients/typescript/package-lock.json pins. tests/contract/test_typescript.py runs it.
