@@ -10,10 +10,10 @@ from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
 from app.contacts import service
-from app.contacts.models import Contact, ContactCreate, ContactPublic, ContactUpdate
+from app.contacts.models import ContactCreate, ContactPublic, ContactUpdate
 from app.core.deps import DEFAULT_PAGE, Cursor, Limit, Precondition, Rt, Session, UserId, json_body
 from app.core.errors import problem_responses
-from app.core.http import json_response, record_response
+from app.core.http import Encoder, json_response, record_response
 from app.core.pagination import Page
 from app.core.routing import RapportRoute
 from app.core.types import Text, UTCDatetime
@@ -36,8 +36,7 @@ class _ContactIdConvertor(StringConvertor):
 register_url_convertor("contact_id", _ContactIdConvertor())
 
 
-def _public(contact: Contact) -> ContactPublic:
-    return ContactPublic.model_validate(contact, from_attributes=True)
+_public = Encoder(ContactPublic)
 
 
 # What a new contact's id is for, as OpenAPI links: tools that follow them (schemathesis's
@@ -92,9 +91,7 @@ async def list_contacts(
         tag=tag,
         updated_since=updated_since,
     )
-    return json_response(
-        Page[ContactPublic](items=[_public(c) for c in rows], next_cursor=next_cursor)
-    )
+    return json_response(_public.page(rows, next_cursor))
 
 
 @router.post(
@@ -140,7 +137,7 @@ async def get_contact(
     request: Request, contact_id: uuid.UUID, session: Session, user_id: UserId
 ) -> Response:
     contact = await service.get(session, user_id, contact_id)
-    return record_response(request, _public(contact), contact.version)
+    return record_response(request, lambda: _public(contact), contact.version)
 
 
 @router.patch(
@@ -165,7 +162,7 @@ async def update_contact(
     if_match: Precondition,
 ) -> Response:
     contact = await service.update(session, user_id, contact_id, body, if_match)
-    return record_response(request, _public(contact), contact.version)
+    return record_response(request, lambda: _public(contact), contact.version)
 
 
 @router.delete(

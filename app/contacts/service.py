@@ -80,7 +80,9 @@ async def list_page(
     cursor: str | None,
     **filters: Any,
 ) -> tuple[list[Contact], str | None]:
-    return await _records(session, owner_id).list(filters, cursor=cursor, limit=limit, codec=codec)
+    """A page of read-only rows (they are only written out)."""
+    records = _records(session, owner_id)
+    return await records.list(filters, cursor=cursor, limit=limit, codec=codec, plain=True)
 
 
 async def update(

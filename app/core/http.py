@@ -2,21 +2,116 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import enum
+import types
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import pydantic_core
+from pydantic import AwareDatetime, BaseModel, PlainSerializer, WrapSerializer
+from sqlalchemy.engine import Row
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.core.etags import etag_for, if_none_match_hits
+from app.core.types import _format_utc
+
+# A response body: a model, or what `Encoder` made of records for one (dicts and lists of
+# JSON values), which pydantic-core writes exactly as it would write the model.
+Body = BaseModel | dict[str, Any] | list[Any]
+
+
+def _to_json(body: Body) -> bytes:
+    if isinstance(body, BaseModel):
+        return body.model_dump_json().encode()
+    return pydantic_core.to_json(body)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _optional(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _converter(annotation: Any) -> Callable[[Any], Any]:
+    """How a stored value becomes the JSON value a response model would write for it."""
+    args = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        serializers = [m for m in args[1:] if isinstance(m, PlainSerializer | WrapSerializer)]
+        if any(m.func is not _format_utc for m in serializers):
+            raise TypeError(f"unsupported serializer on {annotation!r}")
+        return _converter(args[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) != 1:
+            raise TypeError(f"unsupported union {annotation!r}")
+        convert = _converter(inner[0])
+        return convert if convert in (_same, _enum_value) else _optional(convert)
+    if get_origin(annotation) is list:
+        item = _converter(args[0]) if args else _same
+        if item is _same:
+            return list
+        return lambda values: [item(v) for v in values]
+    if isinstance(annotation, type):
+        if issubclass(annotation, datetime | AwareDatetime):
+            return _format_utc
+        if issubclass(annotation, uuid.UUID):
+            return str
+        if issubclass(annotation, enum.Enum):
+            return _enum_value
+        if issubclass(annotation, str | int | float | bool):
+            return _same
+    raise TypeError(f"unsupported field type {annotation!r}")
+
+
+class Encoder:
+    """A flat response model's JSON form of a record, read straight from its attributes.
+
+    Validating a stored record into the model before writing it (`model_validate` with
+    `from_attributes`) cost about 70 µs per record, most of a page of 50 contacts: what comes
+    from the database is valid already. Only flat models (times, uuids, enums, scalars and
+    lists of them) are accepted; the output is the model's own, field for field
+    (tests/core/test_http.py checks them against `model_dump_json`)."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+        self.fields = [
+            (name, _converter(info.annotation)) for name, info in model.model_fields.items()
+        ]
+
+    def __call__(self, record: Any) -> dict[str, Any]:
+        return {name: convert(getattr(record, name)) for name, convert in self.fields}
+
+    def many(self, records: list[Any]) -> list[dict[str, Any]]:
+        """Each record's JSON form; rows (`Row`) are read by position, a third of the time
+        their attributes take."""
+        if not records or not isinstance(records[0], Row):
+            return [self(r) for r in records]
+        columns = records[0]._fields
+        fields = [(name, columns.index(name), convert) for name, convert in self.fields]
+        return [{name: convert(row[i]) for name, i, convert in fields} for row in records]
+
+    def page(self, records: list[Any], next_cursor: str | None) -> dict[str, Any]:
+        """`Page[model]`'s JSON form."""
+        return {"items": self.many(records), "next_cursor": next_cursor}
 
 
 def json_response(
-    model: BaseModel,
+    model: Body,
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
     return Response(
-        content=model.model_dump_json(),
+        content=_to_json(model),
         status_code=status_code,
         media_type="application/json",
         headers=headers,
@@ -25,7 +120,7 @@ def json_response(
 
 def record_response(
     request: Request,
-    model: BaseModel,
+    model: Body | Callable[[], Body],
     version: int,
     *,
     status_code: int = 200,
@@ -34,8 +129,9 @@ def record_response(
 ) -> Response:
     """A single record, with its ETag; 304 when the client's `If-None-Match` is current.
 
-    `computed` names the parts of the representation derived from other records, so that the
-    ETag changes when they do.
+    `model` may be a callable making the body, so that a 304 does not build it. `computed`
+    names the parts of the representation derived from other records, so that the ETag
+    changes when they do.
     """
     etag = etag_for(version, computed)
     if request.method == "GET" and if_none_match_hits(request.headers.get("if-none-match"), etag):
@@ -43,4 +139,5 @@ def record_response(
     headers = {"ETag": etag}
     if location:
         headers["Location"] = location
-    return json_response(model, status_code=status_code, headers=headers)
+    body = model() if callable(model) else model
+    return json_response(body, status_code=status_code, headers=headers)

@@ -31,11 +31,17 @@ class Records(Generic[M]):
         return record
 
     async def list(
-        self, filters: dict[str, Any], *, cursor: str | None, limit: int, codec: CursorCodec
+        self,
+        filters: dict[str, Any],
+        *,
+        cursor: str | None,
+        limit: int,
+        codec: CursorCodec,
+        plain: bool = False,
     ) -> tuple[list[M], str | None]:
         conditions = self.repo.conditions(**filters)
         return await self.repo.page(
-            conditions, filters=filters, cursor=cursor, limit=limit, codec=codec
+            conditions, filters=filters, cursor=cursor, limit=limit, codec=codec, plain=plain
         )
 
     async def for_write(self, record_id: uuid.UUID, if_match: IfMatch) -> M:

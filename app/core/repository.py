@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import and_, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -94,15 +95,24 @@ class OwnedRepository(Generic[M]):
         cursor: str | None,
         limit: int,
         codec: CursorCodec,
+        plain: bool = False,
     ) -> tuple[list[M], str | None]:
-        """One page in (created_at, id) order, and the cursor of the next page if any."""
+        """One page in (created_at, id) order, and the cursor of the next page if any.
+
+        `plain`: read-only rows (the model's attributes, not instances in the session), for a
+        page that is only written out: loading ORM instances cost more than the query."""
         m = self.model
         # The owner is part of the digest: another user's cursor is a 400, not a page of the
         # caller's own records that silently starts at a stranger's position.
         digest = filters_digest(
             {"resource": m.__tablename__, "owner": str(self.owner_id), **filters}
         )
-        stmt = self._live().where(*conditions)
+        if plain:
+            columns = m.__table__.columns  # type: ignore[attr-defined]
+            live = (col(m.owner_id) == self.owner_id, col(m.deleted_at).is_(None))
+            stmt: Any = sa_select(*columns).where(*live, *conditions)
+        else:
+            stmt = self._live().where(*conditions)
         if cursor is not None:
             data = codec.decode(cursor)
             try:

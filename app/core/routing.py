@@ -24,7 +24,7 @@ from app.core.runtime import get_runtime
 from app.core.security import decode_access_token, is_service_token
 
 
-def _idempotency_key_header(
+async def _idempotency_key_header(
     idempotency_key: Annotated[
         str | None,
         Header(

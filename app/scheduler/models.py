@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from sqlmodel import SQLModel
@@ -104,6 +104,17 @@ def _rounded(value: float) -> float:
     return round(value, 6) + 0.0
 
 
+def balance_fields(balance: Balance) -> dict[str, Any]:
+    """A balance's public fields. Models are made from them with `model_construct`: they are
+    computed here, and validating them cost most of a reciprocity page (50 contacts)."""
+    return {
+        "given": _rounded(balance.given),
+        "received": _rounded(balance.received),
+        "score": _rounded(balance.score),
+        "stance": Stance(balance.stance),
+    }
+
+
 class BalancePublic(SQLModel):
     model_config = schema_config(_BALANCE)
 
@@ -114,12 +125,7 @@ class BalancePublic(SQLModel):
 
     @classmethod
     def of(cls, balance: Balance) -> BalancePublic:
-        return cls(
-            given=_rounded(balance.given),
-            received=_rounded(balance.received),
-            score=_rounded(balance.score),
-            stance=Stance(balance.stance),
-        )
+        return cls.model_construct(**balance_fields(balance))
 
 
 class ContactReciprocity(BalancePublic):

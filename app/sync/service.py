@@ -28,12 +28,12 @@ from app.asks.warnings import warnings_for
 from app.contacts.models import Contact, ContactPublic
 from app.core.db import utcnow
 from app.core.errors import BadRequest, Gone
+from app.core.http import Encoder
 from app.core.models import OwnedRecord
 from app.core.pagination import CursorCodec
 from app.etiquette.models import EtiquetteTask, TaskPublic
 from app.interactions.models import Interaction, InteractionPublic
 from app.sync.clock import watermark
-from app.sync.models import ResourceChanges, SyncChanges, SyncPage
 
 # Parents first, so a client applying a page in order meets a contact before its records.
 RESOURCES: tuple[tuple[str, type[OwnedRecord]], ...] = (
@@ -99,7 +99,7 @@ async def changes(
     cursor: str | None,
     limit: int,
     retention: timedelta,
-) -> SyncPage:
+) -> dict[str, Any]:
     now = utcnow()
     if cursor is None:
         state = _Cursor(low=0, mark=None, mark_at=now, full=True, after=None)
@@ -141,7 +141,8 @@ async def changes(
         next_state = _Cursor(
             low=state.mark, mark=None, mark_at=state.mark_at, full=False, after=None
         )
-    return SyncPage(changes=page, cursor=next_state.encode(codec, owner_id), has_more=has_more)
+    # `SyncPage`'s JSON form (the route declares the model).
+    return {"changes": page, "cursor": next_state.encode(codec, owner_id), "has_more": has_more}
 
 
 async def _read(
@@ -153,39 +154,46 @@ async def _read(
     limit: int,
 ) -> list[Any]:
     seq, rid = col(model.sync_seq), col(model.id)
-    stmt = select(model).where(col(model.owner_id) == owner_id, seq >= state.low)
+    # Plain rows, not ORM instances: they are only written out.
+    columns = model.__table__.columns  # type: ignore[attr-defined]
+    stmt = select(*columns).where(col(model.owner_id) == owner_id, seq >= state.low)
     if state.full:
         stmt = stmt.where(col(model.deleted_at).is_(None))
     if after is not None:
         after_id = uuid.UUID(after[2])
         stmt = stmt.where(or_(seq > after[1], and_(seq == after[1], rid > after_id)))
     stmt = stmt.order_by(seq, rid).limit(limit)
-    return list((await session.exec(stmt)).scalars().all())  # type: ignore[call-overload]
+    return list((await session.exec(stmt)).all())  # type: ignore[call-overload]
+
+
+# The flat resources' JSON straight from their rows (app/core/http.py); asks carry their
+# etiquette warnings and go through their model.
+_ENCODERS = {0: Encoder(ContactPublic), 1: Encoder(InteractionPublic), 3: Encoder(TaskPublic)}
 
 
 async def _changes(
     session: AsyncSession, owner_id: uuid.UUID, rows: list[tuple[int, Any]]
-) -> SyncChanges:
+) -> dict[str, Any]:
+    """`SyncChanges`'s JSON form: per resource, records to upsert and ids to delete."""
     by_resource: dict[int, list[Any]] = {}
     for index, row in rows:
         by_resource.setdefault(index, []).append(row)
-    result = SyncChanges()
-    publics: dict[int, Any] = {0: ContactPublic, 1: InteractionPublic, 3: TaskPublic}
+    result: dict[str, Any] = {name: {"upserted": [], "deleted": []} for name, _ in RESOURCES}
     for index, records in by_resource.items():
         name = RESOURCES[index][0]
         live = [r for r in records if r.deleted_at is None]
-        deleted = [r.id for r in records if r.deleted_at is not None]
+        deleted = [str(r.id) for r in records if r.deleted_at is not None]
         if index == 2:
             warnings = await warnings_for(session, owner_id, live)
             upserted: list[Any] = [
                 AskPublic.model_validate(
                     r, from_attributes=True, update={"etiquette_warnings": warnings[r.id]}
-                )
+                ).model_dump(mode="json")
                 for r in live
             ]
         else:
-            upserted = [publics[index].model_validate(r, from_attributes=True) for r in live]
-        setattr(result, name, ResourceChanges(upserted=upserted, deleted=deleted))
+            upserted = _ENCODERS[index].many(live)
+        result[name] = {"upserted": upserted, "deleted": deleted}
     return result
 
 
