@@ -228,6 +228,13 @@ def _status_kib(pid: int, field_name: str) -> int | None:
     return None
 
 
+def _proxy_option() -> str:
+    """Whether uvicorn reads forwarded headers, as the Dockerfile starts Rapport."""
+    dockerfile = ROOT / "Dockerfile"
+    text = dockerfile.read_text() if dockerfile.exists() else ""
+    return "--no-proxy-headers" if "--no-proxy-headers" in text else "--proxy-headers"
+
+
 class Server:
     """A uvicorn with WORKERS worker processes, as the Dockerfile starts Rapport."""
 
@@ -241,7 +248,7 @@ class Server:
         command = [
             sys.executable, "-m", "uvicorn", self.target, "--host", "127.0.0.1",
             "--port", str(self.port), "--workers", str(WORKERS), "--no-access-log",
-            "--log-level", "warning", "--proxy-headers", "--timeout-graceful-shutdown", "20",
+            "--log-level", "warning", _proxy_option(), "--timeout-graceful-shutdown", "20",
         ]  # fmt: skip
         # A file, not a pipe nobody reads: a chatty server would block once the pipe filled.
         with self.log_path.open("ab") as log:
