@@ -73,7 +73,7 @@ image-test: install
 	$(BIN)/python deploy/image_test.py
 
 openapi: install
-	$(BIN)/python -m app.openapi > openapi/openapi.json
+	$(BIN)/python -m app.openapi openapi/openapi.json
 
 # The contract fuzzing of `make test` (tests/contract/test_fuzz.py) at depth, on SQLite and
 # PostgreSQL, with fresh random data each run: 200 examples per operation and longer stateful

@@ -1,4 +1,6 @@
-"""Print the OpenAPI document (`make openapi` writes it to openapi/openapi.json)."""
+"""Write the OpenAPI document: `python -m app.openapi openapi/openapi.json` (`make openapi`).
+
+A file, not stdout: the app logs JSON lines to stdout, and one would corrupt the document."""
 
 from __future__ import annotations
 
@@ -16,5 +18,8 @@ def document() -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    json.dump(document(), sys.stdout, indent=2, sort_keys=False)
-    sys.stdout.write("\n")
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m app.openapi <output file>")
+    text = json.dumps(document(), indent=2, sort_keys=False) + "\n"
+    with open(sys.argv[1], "w", encoding="utf-8") as out:
+        out.write(text)

@@ -39,8 +39,8 @@ _ICS = (
 def feed_url(request: Request, token: str) -> str:
     """The feed's absolute URL as the caller reached us.
 
-    Scheme and client come from the request's scope, which uvicorn's `--proxy-headers`
-    rewrites from `X-Forwarded-Proto`/`-For` sent by a trusted proxy (FORWARDED_ALLOW_IPS);
+    Scheme and client come from the request's scope, which the app's proxy-headers layer
+    rewrites from `X-Forwarded-Proto`/`-For` sent by a trusted proxy (RAPPORT_TRUSTED_PROXIES);
     the host is the `Host` header, which proxies pass on; `root_path` is kept. The path is
     looked up on this router only, so a route elsewhere with the same name cannot be chosen.
     """

@@ -125,6 +125,7 @@ class Server:
                     str(self.port),
                     "--log-level",
                     "warning",
+                    "--no-proxy-headers",  # as deployed: the app applies trusted proxies
                 ],
                 cwd=ROOT,
                 env=self.env,
