@@ -35,8 +35,12 @@ format: install
 	$(BIN)/ruff check --fix app tests alembic bench deploy
 	$(BIN)/ruff format app tests alembic bench deploy
 
+# In parallel, one worker per core (pytest-xdist): most of the suite waits on servers and
+# databases. Each worker has its own SQLite files and PostgreSQL cluster. PYTEST_WORKERS=0 runs
+# it in one process.
+PYTEST_WORKERS ?= auto
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # Follow-ups, reciprocity and the scheduler at full scale on a throwaway PostgreSQL and a SQLite
 # file (bench/run.py; about 8 minutes on 2 cores), then the HTTP benchmark below (about 11):
