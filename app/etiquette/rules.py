@@ -222,9 +222,19 @@ def _rows(
     by_ask: bool = False,
 ) -> Any:
     c = Contact
+    t = EtiquetteTask
     name = literal(title[0], String) + col(c.full_name) + title[1]
     ref = col(record.id)
+    key = literal(f"{rule}:", String) + uuid_text(ref, dialect)
     no_ref = cast(null(), Uuid)  # typed: a bare NULL in a UNION reads as text on PostgreSQL
+    # A task already there is skipped here, not left to ON CONFLICT: the conflict check waits
+    # for any transaction writing that task, such as a contact delete tombstoning it, and the
+    # run may hold a task that delete is waiting for (the offer-help locks): a deadlock.
+    exists = (
+        sa_select(col(t.id))
+        .where(col(t.owner_id) == col(record.owner_id), col(t.rule_key) == key)
+        .exists()
+    )
     return (
         sa_select(
             new_uuid(dialect),
@@ -238,13 +248,13 @@ def _rows(
             due,
             literal(TaskStatus.pending.value, String),
             literal(TaskSource.rule.value, String),
-            literal(f"{rule}:", String) + uuid_text(ref, dialect),
+            key,
             no_ref if by_ask else ref,
             ref if by_ask else no_ref,
             stamp(dialect),
         )
         .join(c, col(c.id) == col(record.contact_id))
-        .where(col(record.deleted_at).is_(None), col(c.deleted_at).is_(None), *conditions)
+        .where(col(record.deleted_at).is_(None), col(c.deleted_at).is_(None), ~exists, *conditions)
     )
 
 

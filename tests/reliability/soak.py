@@ -247,10 +247,17 @@ class Client:
     """One simulated device: its own connection, its own sign-in and sync cursor."""
 
     def __init__(
-        self, base: str, account: Account, ledger: Ledger, report: Report, seed: int
+        self,
+        base: str,
+        account: Account,
+        ledger: Ledger,
+        report: Report,
+        seed: int,
+        mix: dict[str, float] | None = None,
     ) -> None:
         self.http = httpx.AsyncClient(base_url=base, timeout=60)
         self.account, self.ledger, self.report = account, ledger, report
+        self.mix = mix or {}  # operation name -> weight, over the defaults below
         self.rng = random.Random(seed)
         self.access = ""
         self.refresh_token = ""
@@ -707,7 +714,10 @@ class Client:
         ]
 
     async def run(self, deadline: float) -> None:
-        operations = self.operations()
+        unknown = self.mix.keys() - {op.__name__ for op, _ in self.operations()}
+        if unknown:
+            raise ValueError(f"no such operations: {sorted(unknown)}")
+        operations = [(op, self.mix.get(op.__name__, w)) for op, w in self.operations()]
         actions = [op for op, _ in operations]
         weights = [w for _, w in operations]
         while time.monotonic() < deadline:
@@ -824,6 +834,7 @@ async def run_soak(
     clients: int = 48,
     users: int = 8,
     memory_limit_mib: float = 16,
+    mix: dict[str, float] | None = None,
 ) -> Report:
     """Soak a two-worker uvicorn on `database_url` (migrated) with `clients` devices of `users`
     accounts for `seconds`, then check what it acknowledged. The report lists every failure, a
@@ -838,7 +849,8 @@ async def run_soak(
     with serve(database_url, log_path, "--workers", "2", "--log-level", "warning") as base:
         accounts = await sign_up_accounts(base, users)
         devices = [
-            Client(base, accounts[n % users], ledger, report, seed=n) for n in range(clients)
+            Client(base, accounts[n % users], ledger, report, seed=n, mix=mix)
+            for n in range(clients)
         ]
         # Sampled during the load only: the checks at the end read everything at once.
         with Sampler(server_pid(urlsplit(base).port or 0), report):
@@ -853,6 +865,17 @@ async def run_soak(
             f"server RSS grew {growth / MIB:.1f} MiB after warm-up (limit {memory_limit_mib} MiB)"
         )
     return report
+
+
+async def log_lock_waits(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("ALTER SYSTEM SET log_lock_waits = on")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
 
 
 @contextlib.contextmanager
@@ -870,9 +893,14 @@ def database(kind: str, workdir: Path) -> Iterator[str]:
     cluster = PostgresCluster()
     try:
         url = cluster.start()
+        # A deadlock's report (both statements) and any lock wait longer than deadlock_timeout
+        # go to the cluster's log, which is kept beside the server's (see `--keep`).
+        asyncio.run(log_lock_waits(url))
         command.upgrade(alembic_config(url), "head")
         yield url
     finally:
+        with contextlib.suppress(OSError):
+            shutil.copy(cluster.root / "server.log", workdir / "postgresql.log")
         cluster.stop()
 
 
@@ -889,7 +917,16 @@ def main() -> int:
         "--memory-limit-mib", type=float, default=8, help="allowed RSS growth after warm-up"
     )
     parser.add_argument("--keep", action="store_true", help="keep the server log and database")
+    parser.add_argument(
+        "--mix",
+        default="",
+        help="weights over the default mix, e.g. delete_contact=10,sync=0 (names: Client methods)",
+    )
     args = parser.parse_args()
+    mix = {
+        name: float(weight)
+        for name, _, weight in (item.partition("=") for item in args.mix.split(",") if item)
+    }
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     failed = False
     for kind in kinds:
@@ -904,9 +941,14 @@ def main() -> int:
                         clients=args.clients,
                         users=args.users,
                         memory_limit_mib=args.memory_limit_mib,
+                        mix=mix,
                     )
                 )
             print(report.summary(), flush=True)
+            pg_log = workdir / "postgresql.log"
+            if pg_log.exists():
+                deadlocks = pg_log.read_text(errors="replace").count("deadlock detected")
+                print(f"  PostgreSQL log: {deadlocks} deadlocks", flush=True)
             failed = failed or bool(report.failures)
         finally:
             if args.keep:

@@ -137,3 +137,65 @@ async def test_a_record_created_while_its_contact_is_deleted_is_refused_not_orph
     assert r.json()["errors"][0]["code"] == "unknown_contact"
     listed = await client.get(f"/v1/{table}", params={"contact_id": contact["id"]}, headers=alice)
     assert listed.json()["items"] == []
+
+
+async def test_a_scheduler_run_does_not_wait_for_a_deleted_contacts_rule_tasks(
+    client: httpx.AsyncClient, app: FastAPI, alice: dict[str, str]
+) -> None:
+    """The soak found a contact delete and a scheduler run deadlocked (a 503). The run locks
+    the pending offer-help tasks, then re-applies rules 1–4, inserting each rule task keyed
+    ON CONFLICT DO NOTHING; the delete locks the contact, then tombstones its records and
+    tasks. When the delete had tombstoned the contact's thank-you task but not yet reached its
+    offer-help task, the run's insert of the existing thank-you key waited for the delete to
+    settle that key, while the delete waited for the offer-help task the run held."""
+    if app.state.runtime.db.dialect != "postgresql":
+        pytest.skip("SQLite runs one write transaction at a time: the two cannot interleave")
+    contact = (await client.post("/v1/contacts", json={"full_name": "Ada"}, headers=alice)).json()
+    contact_id = uuid.UUID(contact["id"])
+    ask = {"direction": "outgoing", "kind": "referral", "statement": "Refer me?"}
+    r = await client.post("/v1/asks", json={"contact_id": contact["id"], **ask}, headers=alice)
+    assert r.status_code == 201, r.text
+    r = await client.patch(
+        f"/v1/asks/{r.json()['id']}", json={"status": "fulfilled", "effort": 3}, headers=alice
+    )
+    assert r.status_code == 200, r.text  # a thank-you note is due (rule 2), and Ada is taking
+    r = await client.post("/v1/scheduler/run", json={}, headers=alice)
+    assert r.status_code == 200, r.text
+    listed = await client.get(
+        "/v1/etiquette-tasks", params={"contact_id": contact["id"]}, headers=alice
+    )
+    kinds = {task["kind"]: uuid.UUID(task["id"]) for task in listed.json()["items"]}
+    assert kinds.keys() == {"thank_you_note", "offer_help"}, kinds
+
+    async with app.state.runtime.db.writer.connect() as deleter:  # a delete, mid-transaction
+        for statement in (
+            "SELECT id FROM contacts WHERE id = :id FOR NO KEY UPDATE",
+            "UPDATE contacts SET deleted_at = now() WHERE id = :id",
+            "UPDATE asks SET deleted_at = now() WHERE contact_id = :id",
+        ):
+            await deleter.execute(text(statement), {"id": contact_id})
+        # Its tasks one by one in the order the scan met them: the thank-you note first.
+        await deleter.execute(
+            text("UPDATE etiquette_tasks SET deleted_at = now() WHERE id = :id"),
+            {"id": kinds["thank_you_note"]},
+        )
+        run = asyncio.create_task(client.post("/v1/scheduler/run", json={}, headers=alice))
+        await blocked_on_a_lock(app, run)
+        try:
+            await deleter.execute(
+                text(
+                    "UPDATE etiquette_tasks SET deleted_at = now() "
+                    "WHERE contact_id = :id AND deleted_at IS NULL"
+                ),
+                {"id": contact_id},
+            )
+            await deleter.commit()
+            deleted = None
+        except DBAPIError as exc:  # deadlock_detected: PostgreSQL aborted the delete
+            deleted = exc
+            await deleter.rollback()
+    r = await run
+    assert deleted is None, f"the delete failed: {deleted}"
+    assert r.status_code == 200, r.text
+    listed = await client.get("/v1/etiquette-tasks", headers=alice)
+    assert [t for t in listed.json()["items"] if t["contact_id"] == contact["id"]] == []
