@@ -197,6 +197,25 @@ class IdempotencyStore:
             )
 
 
+# Expired keys removed per all-users scheduler run; a backlog goes over the following runs.
+PURGE_BATCH = 10_000
+
+
+async def purge_expired(session: AsyncSession, ttl: timedelta) -> int:
+    """Delete up to PURGE_BATCH keys older than `ttl` (they would no longer replay), skipping
+    rows another runner holds. Without it every keyed write would keep its stored response
+    forever. Returns the number removed."""
+    doomed = (
+        select(col(IdempotencyRecord.id))
+        .where(col(IdempotencyRecord.created_at) < utcnow() - ttl)
+        .limit(PURGE_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    statement = delete(IdempotencyRecord).where(col(IdempotencyRecord.id).in_(doomed))
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return int(result.rowcount)
+
+
 def _replay(record: IdempotencyRecord, body: bytes) -> Response:
     headers = dict(record.response_headers or {})
     headers["Idempotent-Replayed"] = "true"

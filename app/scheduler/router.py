@@ -132,7 +132,7 @@ def _service_caller(token: Annotated[str | None, Depends(bearer_token)], rt: Rt)
     description="With a user's access token: for that user, returning the first pages of "
     "follow-ups and reciprocity. With the service credential (`RAPPORT_SERVICE_TOKEN`): for "
     "every user, in batches, returning counts per batch, then purges tombstones older than "
-    "the sync retention. Safe to repeat and to overlap: "
+    "the sync retention and expired idempotency keys. Safe to repeat and to overlap: "
     "each task is created once, and overlapping runners split the users between them.",
     dependencies=[Depends(json_body)],
     responses=problem_responses(401, 409, 413, 415, 422),
@@ -150,6 +150,7 @@ async def run_scheduler(
             batch_size=rt.settings.scheduler_batch_size,
             min_interval=timedelta(seconds=rt.settings.scheduler_min_interval_seconds),
             tombstone_retention=timedelta(days=rt.settings.sync_retention_days),
+            idempotency_ttl=timedelta(seconds=rt.settings.idempotency_ttl_seconds),
         )
         everyone = await service.run_for_all(rt.db, as_of, policy)
         observability.scheduler_run(everyone.scope, everyone.tasks_created)

@@ -40,6 +40,7 @@ from app.contacts import service as contacts
 from app.contacts.models import Contact
 from app.core.db import Database, session_dialect, utcnow
 from app.core.errors import BadRequest
+from app.core.idempotency import purge_expired as purge_expired_keys
 from app.core.pagination import CursorCodec
 from app.core.sql import at, const, new_uuid
 from app.etiquette import rules
@@ -552,6 +553,8 @@ class AllUsersPolicy:
     min_interval: timedelta
     # Tombstones older than this (plus a grace) leave the sync feed for good.
     tombstone_retention: timedelta
+    # Idempotency keys older than this no longer replay and are deleted (None: kept).
+    idempotency_ttl: timedelta | None = None
 
 
 async def run_for_all(db: Database, as_of: datetime | None, policy: AllUsersPolicy) -> AllUsersRun:
@@ -594,6 +597,8 @@ async def run_for_all(db: Database, as_of: datetime | None, policy: AllUsersPoli
             )
     async with db.write_sessions() as session, session.begin():
         purged = await purge_tombstones(session, policy.tombstone_retention)
+        if policy.idempotency_ttl is not None:
+            await purge_expired_keys(session, policy.idempotency_ttl)
     return AllUsersRun(
         as_of=as_of,
         tombstones_purged=purged,

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select, update
+from sqlmodel import SQLModel
 
 from app.core.config import Settings
 from app.main import create_app
@@ -1101,3 +1103,36 @@ async def test_a_user_token_on_the_service_app_runs_for_that_user_only(client, s
     assert r.json()["scope"] == "user"
     assert r.json()["tasks_created"] == 1
     assert await tasks(client, bob, kind="reconnect") == []
+
+
+async def test_the_all_users_run_deletes_expired_idempotency_keys_only(app, client, service, alice):
+    """Keys past RAPPORT_IDEMPOTENCY_TTL_SECONDS replay nothing; the run deletes them (and
+    their stored responses), so keyed writes do not grow the table forever."""
+    for key in ("old-key", "new-key"):
+        r = await client.post(
+            "/v1/contacts",
+            json={"full_name": key},
+            headers={**alice, "Idempotency-Key": key},
+        )
+        assert r.status_code == 201, r.text
+    keys = SQLModel.metadata.tables["idempotency_keys"]
+    ttl = timedelta(seconds=app.state.runtime.settings.idempotency_ttl_seconds)
+    async with app.state.runtime.db.write_sessions() as session:
+        await session.exec(
+            update(keys)
+            .where(keys.c.key == "old-key")
+            .values(created_at=datetime.now(UTC) - ttl - timedelta(minutes=1))
+        )
+        await session.commit()
+
+    await run_all(service)
+
+    async with app.state.runtime.db.read_sessions() as session:
+        left = (await session.exec(select(keys.c.key))).all()
+    assert sorted(row[0] for row in left) == ["new-key"]
+    replay = await client.post(
+        "/v1/contacts",
+        json={"full_name": "new-key"},
+        headers={**alice, "Idempotency-Key": "new-key"},
+    )
+    assert replay.status_code == 201 and replay.headers.get("Idempotent-Replayed") == "true"
