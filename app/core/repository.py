@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, or_, update
 from sqlalchemy import select as sa_select
+from sqlalchemy import tuple_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -124,12 +124,9 @@ class OwnedRepository(Generic[M]):
                 raise BadRequest(
                     "The cursor does not belong to this list; start again without one."
                 ) from None
-            stmt = stmt.where(
-                or_(
-                    col(m.created_at) > after_time,
-                    and_(col(m.created_at) == after_time, col(m.id) > after_id),
-                )
-            )
+            # A row-value comparison: the databases seek the (owner_id, created_at, id) index to
+            # the page's start, where the OR form scanned every earlier row on every page.
+            stmt = stmt.where(tuple_(col(m.created_at), col(m.id)) > (after_time, after_id))
         stmt = stmt.order_by(col(m.created_at), col(m.id)).limit(limit + 1)
         rows: list[M] = list((await self.session.exec(stmt)).all())
         next_cursor = None

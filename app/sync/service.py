@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import delete, exists, select, tuple_
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -160,8 +160,10 @@ async def _read(
     if state.full:
         stmt = stmt.where(col(model.deleted_at).is_(None))
     if after is not None:
-        after_id = uuid.UUID(after[2])
-        stmt = stmt.where(or_(seq > after[1], and_(seq == after[1], rid > after_id)))
+        # A row-value comparison, which both databases seek in the (owner_id, sync_seq, id)
+        # index; `a > x OR (a = x AND b > y)` scanned from the owner's first row on every page
+        # (quadratic over a first sync: 12 minutes for a million interactions on PostgreSQL).
+        stmt = stmt.where(tuple_(seq, rid) > (after[1], uuid.UUID(after[2])))
     stmt = stmt.order_by(seq, rid).limit(limit)
     return list((await session.exec(stmt)).all())  # type: ignore[call-overload]
 

@@ -113,7 +113,7 @@ async def export_page(
         # A row-value comparison, not `a > x OR (a = x AND b > y)`: SQLite then seeks the
         # index to the page's start (measured: the OR form scanned every earlier contact on
         # every page, 7.4 s for 100k contacts).
-        stmt = stmt.where(tuple_(col(c.created_at), col(c.id)) > tuple_(*after))
+        stmt = stmt.where(tuple_(col(c.created_at), col(c.id)) > after)
     stmt = stmt.order_by(col(c.created_at), col(c.id)).limit(limit)
     rows: Sequence[Any] = (await session.exec(stmt)).all()
     return list(rows)
