@@ -344,6 +344,14 @@ class Client:
 
     # --- contacts ---
 
+    def maybe_if_match(self, etag: str) -> tuple[dict[str, str], bool]:
+        """The auth headers, and half the time `If-Match` (which a racing write makes 412)."""
+        headers = dict(self.auth)
+        conditional = self.rng.random() < 0.5
+        if conditional:
+            headers["If-Match"] = etag
+        return headers, conditional
+
     def pick(self, pool: dict[str, str]) -> tuple[str, str] | None:
         if not pool:
             return None
@@ -440,10 +448,7 @@ class Client:
         if picked is None:
             return
         contact_id, etag = picked
-        headers = dict(self.auth)
-        conditional = self.rng.random() < 0.5
-        if conditional:
-            headers["If-Match"] = etag
+        headers, conditional = self.maybe_if_match(etag)
         # A value no other patch sends, so that every acknowledged patch adds one to the version.
         patch = {"title": f"t-{uuid.uuid4().hex[:8]}", "notes": words(self.rng, 10, 200)}
         r = await self.call(
@@ -463,10 +468,7 @@ class Client:
         if picked is None:
             return
         contact_id, etag = picked
-        headers = dict(self.auth)
-        conditional = self.rng.random() < 0.5
-        if conditional:
-            headers["If-Match"] = etag
+        headers, conditional = self.maybe_if_match(etag)
         r = await self.call(
             "contact-delete",
             "DELETE",
@@ -592,10 +594,7 @@ class Client:
         if picked is None:
             return
         ask_id, etag = picked
-        headers = dict(self.auth)
-        conditional = self.rng.random() < 0.5
-        if conditional:
-            headers["If-Match"] = etag
+        headers, conditional = self.maybe_if_match(etag)
         r = await self.call(
             "ask-fulfil",
             "PATCH",
