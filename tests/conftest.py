@@ -7,6 +7,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from unittest.mock import patch
 
@@ -140,6 +141,28 @@ async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     async with db.writer.begin() as conn:
         for name in tables:
             await conn.execute(text(f"DELETE FROM {name}"))
+
+
+SERVICE_TOKEN = "svc-" + "y" * 40
+SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
+
+@asynccontextmanager
+async def service_app(settings: Settings, **overrides: object) -> AsyncIterator[FastAPI]:
+    """A second app on the same database that holds the service credential (`SERVICE`):
+    another replica, as a cron calls it. `overrides` are further settings."""
+    extra = create_app(
+        Settings(
+            database_url=settings.database_url,
+            secret_key=SECRET,
+            service_token=SERVICE_TOKEN,
+            **overrides,  # type: ignore[arg-type]
+        )
+    )
+    try:
+        yield extra
+    finally:
+        await extra.state.runtime.db.dispose()
 
 
 @pytest.fixture

@@ -23,17 +23,18 @@ class FollowUpType(StrEnum):
     nudge = "nudge"
 
 
+_FOLLOW_UP = {
+    "type": "reconnect",
+    "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
+    "contact_name": "Grace Hopper",
+    "due_at": "2026-11-01T10:00:00Z",
+    "days_overdue": 25,
+    "reference_id": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+}
+
+
 class FollowUp(SQLModel):
-    model_config = schema_config(
-        {
-            "type": "reconnect",
-            "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
-            "contact_name": "Grace Hopper",
-            "due_at": "2026-11-01T10:00:00Z",
-            "days_overdue": 25,
-            "reference_id": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-        }
-    )
+    model_config = schema_config(_FOLLOW_UP)
 
     type: FollowUpType = Field(
         description="`reconnect`: the contact's keep-in-touch cadence has passed; "
@@ -50,14 +51,6 @@ class FollowUp(SQLModel):
     )
 
 
-_FOLLOW_UP = {
-    "type": "reconnect",
-    "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",
-    "contact_name": "Grace Hopper",
-    "due_at": "2026-11-01T10:00:00Z",
-    "days_overdue": 25,
-    "reference_id": "9c8b7a6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
-}
 _BALANCE = {"given": 3.2, "received": 2.5, "score": 0.122807, "stance": "balanced"}
 _CONTACT_BALANCE = {
     "contact_id": "0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b",

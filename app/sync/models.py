@@ -41,22 +41,19 @@ class ResourceChanges(BaseModel, Generic[T]):
     )
 
 
+# One deletion: the example both the changes and the page show.
+_CHANGES: dict[str, Any] = {
+    "contacts": {"upserted": [], "deleted": ["0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b"]},
+    "interactions": {"upserted": [], "deleted": []},
+    "asks": {"upserted": [], "deleted": []},
+    "etiquette_tasks": {"upserted": [], "deleted": []},
+}
+
+
 class SyncChanges(BaseModel):
     model_config = ConfigDict(
         json_schema_serialization_defaults_required=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "contacts": {
-                        "upserted": [],
-                        "deleted": ["0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b"],
-                    },
-                    "interactions": {"upserted": [], "deleted": []},
-                    "asks": {"upserted": [], "deleted": []},
-                    "etiquette_tasks": {"upserted": [], "deleted": []},
-                }
-            ]
-        },
+        json_schema_extra={"examples": [_CHANGES]},
     )
 
     contacts: ResourceChanges[ContactPublic] = Field(default_factory=ResourceChanges)
@@ -70,15 +67,7 @@ class SyncPage(BaseModel):
         "json_schema_extra": {
             "examples": [
                 {
-                    "changes": {
-                        "contacts": {
-                            "upserted": [],
-                            "deleted": ["0b7e3f5e-8a0e-4d5e-9b8f-2c1d3e4f5a6b"],
-                        },
-                        "interactions": {"upserted": [], "deleted": []},
-                        "asks": {"upserted": [], "deleted": []},
-                        "etiquette_tasks": {"upserted": [], "deleted": []},
-                    },
+                    "changes": _CHANGES,
                     "cursor": "eyJ2IjoxfQ.c2lnbmF0dXJl",
                     "has_more": False,
                 }

@@ -23,12 +23,9 @@ from sqlmodel import col
 
 from app.auth.models import User
 from app.core.config import Settings
-from app.main import create_app
-from tests.conftest import SECRET, sign_up
+from tests.conftest import SERVICE, service_app, sign_up
 from tests.reliability.faults import counts, fail_on, snapshot
 
-SERVICE_TOKEN = "svc-" + "r" * 40
-SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 PROBLEM = "application/problem+json"
 
 
@@ -244,20 +241,10 @@ async def service(
     app: FastAPI, settings: Settings
 ) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
     """A second app on the same database with the service credential and batches of 2 users."""
-    extra = create_app(
-        Settings(
-            database_url=settings.database_url,
-            secret_key=SECRET,
-            service_token=SERVICE_TOKEN,
-            scheduler_batch_size=2,
-        )
-    )
-    transport = httpx.ASGITransport(app=extra, raise_app_exceptions=False)
-    try:
+    async with service_app(settings, scheduler_batch_size=2) as extra:
+        transport = httpx.ASGITransport(app=extra, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
             yield c, extra
-    finally:
-        await extra.state.runtime.db.dispose()
 
 
 async def test_a_failed_all_users_run_keeps_earlier_batches_and_no_part_of_the_failed_one(

@@ -20,14 +20,11 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.core.config import Settings
-from app.main import create_app
 from tests import lists
-from tests.conftest import SECRET, sign_up
+from tests.conftest import SERVICE, service_app, sign_up
 
 RUN = "/v1/scheduler/run"
 TASKS = "/v1/etiquette-tasks"
-SERVICE_TOKEN = "svc-" + "y" * 40
-SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 DAY = timedelta(days=1)
 ROUNDS = 3
 RUNNERS = 3
@@ -173,20 +170,10 @@ async def test_concurrent_runs_of_different_users_do_not_interfere(postgres_only
 async def service(app: FastAPI, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A client of a second app on the same database, with a service credential and small
     batches: another replica, as a cron would call it."""
-    extra = create_app(
-        Settings(
-            database_url=settings.database_url,
-            secret_key=SECRET,
-            service_token=SERVICE_TOKEN,
-            scheduler_batch_size=2,
-        )
-    )
-    transport = httpx.ASGITransport(app=extra)
-    try:
+    async with service_app(settings, scheduler_batch_size=2) as extra:
+        transport = httpx.ASGITransport(app=extra)
         async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
             yield c
-    finally:
-        await extra.state.runtime.db.dispose()
 
 
 async def all_users_runs(service: httpx.AsyncClient, as_of: datetime) -> list[dict]:

@@ -20,16 +20,15 @@ from sqlalchemy import select, update
 from sqlmodel import SQLModel
 
 from app.core.config import Settings
-from app.main import create_app
 from tests import lists
-from tests.conftest import SECRET, UNKNOWN_ID, sign_up
+from tests.conftest import SERVICE, SERVICE_TOKEN, UNKNOWN_ID, sign_up
+from tests.conftest import service_app as start_service_app
 from tests.contacts.test_router import assert_problem, create
 
 FOLLOW_UPS = "/v1/follow-ups"
 RECIPROCITY = "/v1/reciprocity"
 RUN = "/v1/scheduler/run"
 TASKS = "/v1/etiquette-tasks"
-SERVICE_TOKEN = "svc-" + "y" * 40
 DAY = timedelta(days=1)
 
 # --- helpers ---
@@ -969,17 +968,9 @@ async def test_follow_up_items_of_every_type_most_overdue_first(client, alice):
 
 @pytest.fixture
 async def service_app(app: FastAPI, settings: Settings) -> AsyncIterator[FastAPI]:
-    """An app on the same database with a service credential and batches of two users."""
-    extra = create_app(
-        Settings(
-            database_url=settings.database_url,
-            secret_key=SECRET,
-            service_token=SERVICE_TOKEN,
-            scheduler_batch_size=2,
-        )
-    )
-    yield extra
-    await extra.state.runtime.db.dispose()
+    """Batches of two users, so that a few users make several batches."""
+    async with start_service_app(settings, scheduler_batch_size=2) as extra:
+        yield extra
 
 
 @pytest.fixture
@@ -987,9 +978,6 @@ async def service(service_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=service_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
         yield c
-
-
-SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
 
 
 async def run_all(service: httpx.AsyncClient, as_of: datetime | None = None) -> dict:

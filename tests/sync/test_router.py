@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
 from tests.backdate import set_columns
+from tests.conftest import SERVICE, service_app
 from tests.sync.helpers import RESOURCES, Replica, assert_same, server_state, sync
 
 SYNC = "/v1/sync"
@@ -231,24 +233,12 @@ async def test_a_record_changed_while_a_client_pages_comes_in_the_next_sync(clie
 # The purge
 
 
-SERVICE_TOKEN = "sync-test-service-token-" + "s" * 20
-
-
 @pytest.fixture
-async def service(settings) -> httpx.AsyncClient:
-    from app.core.config import Settings
-    from app.main import create_app
-    from tests.conftest import SECRET
-
-    extra = create_app(
-        Settings(database_url=settings.database_url, secret_key=SECRET, service_token=SERVICE_TOKEN)
-    )
-    transport = httpx.ASGITransport(app=extra)
-    try:
+async def service(settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with service_app(settings) as extra:
+        transport = httpx.ASGITransport(app=extra)
         async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
             yield c
-    finally:
-        await extra.state.runtime.db.dispose()
 
 
 async def count(app: FastAPI, table: str) -> int:
@@ -275,9 +265,7 @@ async def test_the_all_users_run_purges_old_tombstones_only(app, client, service
     await set_columns(app, "etiquette_tasks", old_task_id, deleted_at=long_ago)
     before = {t: await count(app, t) for t in ("contacts", "interactions", "etiquette_tasks")}
 
-    r = await service.post(
-        "/v1/scheduler/run", json={}, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
-    )
+    r = await service.post("/v1/scheduler/run", json={}, headers=SERVICE)
     assert r.status_code == 200, r.text
     assert r.json()["tombstones_purged"] == 3  # Old, its interaction and its task
     after = {t: await count(app, t) for t in before}
@@ -290,9 +278,7 @@ async def test_the_all_users_run_purges_old_tombstones_only(app, client, service
     assert any(t["interaction_id"] == lone["id"] for t in tasks)
     body = await page(client, alice)
     assert {c["id"] for c in body["changes"]["contacts"]["upserted"]} == {kept["id"]}
-    again = await service.post(
-        "/v1/scheduler/run", json={}, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
-    )
+    again = await service.post("/v1/scheduler/run", json={}, headers=SERVICE)
     assert again.json()["tombstones_purged"] == 0
 
 
