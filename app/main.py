@@ -210,7 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = Runtime(settings)
     engines = {"writer": runtime.db.writer, "reader": runtime.db.reader}
     for name, engine in engines.items():
-        if name == "writer" or engine is not runtime.db.writer:
+        if name == "writer" or engine.pool is not runtime.db.writer.pool:
             observability.instrument_pool(name, engine)
 
     @asynccontextmanager

@@ -136,7 +136,7 @@ async def create_contact(
 async def get_contact(
     request: Request, contact_id: uuid.UUID, session: Session, user_id: UserId
 ) -> Response:
-    contact = await service.get(session, user_id, contact_id)
+    contact = await service.read(session, user_id, contact_id)
     return record_response(request, lambda: _public(contact), contact.version)
 
 

@@ -71,6 +71,11 @@ async def get(
     return await _records(session, owner_id).get(contact_id, lock=lock)
 
 
+async def read(session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID) -> Any:
+    """The contact as a read-only row (attributes as on `Contact`), for a response."""
+    return await _records(session, owner_id).read(contact_id)
+
+
 async def list_page(
     session: AsyncSession,
     owner_id: uuid.UUID,

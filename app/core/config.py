@@ -23,7 +23,8 @@ def dialect_of(url: str) -> str:
 
 
 def async_url(url: str) -> str:
-    """The URL with the async driver the app uses (asyncpg, aiosqlite)."""
+    """The URL with the async dialect the app uses: asyncpg, or aiosqlite's (whose connections
+    app/core/sqlite_inline.py makes)."""
     rest = url.split(":", 1)[1]
     if dialect_of(url) == "postgresql":
         return "postgresql+asyncpg:" + rest

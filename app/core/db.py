@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, event, exists, func, literal_column, select
+from sqlalchemy import JSON, DateTime, event, exc, exists, func, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
@@ -16,6 +17,8 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
+from app.core.sqlite_inline import begin_immediate
+from app.core.sqlite_inline import connector as sqlite_connector
 
 # One naming convention so Alembic names constraints identically on SQLite and PostgreSQL.
 SQLModel.metadata.naming_convention = {
@@ -92,6 +95,9 @@ _SYNC_TICK = (
 )
 
 
+# Readers wait at most this long (blocking the loop) in the rare moments WAL mode makes them.
+_READER_BUSY_MS = 100
+
 # How long after PostgreSQL's own statement_timeout the client gives up on a statement.
 _CLIENT_TIMEOUT_MARGIN_S = 2.0
 
@@ -140,10 +146,15 @@ class Database:
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_max_overflow,
                 pool_timeout=settings.db_pool_timeout_seconds,
-                pool_pre_ping=True,
                 connect_args=connect_args,
             )
-            self.reader = self.writer
+            _ping_when_idle(self.writer)
+            # Reads in autocommit: no BEGIN and COMMIT round trips around a read. Under READ
+            # COMMITTED (PostgreSQL's default, and ours) each statement takes its own snapshot
+            # inside a transaction too, so a read sees exactly what it would see in one; the
+            # sync's watermark is built for that (app/sync/clock.py). Nothing a GET runs writes
+            # or takes a transaction-scoped lock. Same pool as the writer.
+            self.reader = self.writer.execution_options(isolation_level="AUTOCOMMIT")
         self.write_sessions = async_sessionmaker(
             self.writer, class_=AsyncSession, expire_on_commit=False, autoflush=False
         )
@@ -152,33 +163,36 @@ class Database:
         )
 
     def _sqlite_engine(self, url: str, *, immediate: bool) -> AsyncEngine:
-        # Pooled: opening a connection (a thread in aiosqlite, five PRAGMAs, a cold page cache)
-        # cost several milliseconds per request, more than the queries of a page.
+        # Pooled: opening a connection (five PRAGMAs, a cold page cache) cost more per request
+        # than the queries of a page.
         in_memory = ":memory:" in url or url.rstrip("/").endswith(":")
         busy_ms = self.settings.sqlite_busy_timeout_ms
         pooling: dict[str, Any] = {} if in_memory else {"pool_size": 5, "max_overflow": 10}
         if immediate and not in_memory:
             # One writer connection per process. SQLite runs one write transaction at a time
-            # anyway; with more connections, the others wait in SQLite's busy handler, which
-            # polls (up to every 100 ms) and is not first come, first served: under a burst, a
-            # writer could lose every round until the busy timeout ("database is locked", 503).
-            # Here they queue for the connection in order, and only one writer per process
-            # contends for the lock. A writer still queued after the longer of the pool and busy
-            # timeouts gets the pool's "database is busy" 503.
+            # anyway; with more connections, the others would poll for the lock. Here they
+            # queue for the connection in order, and only one writer per process contends for
+            # the lock. A writer still queued after the longer of the pool and busy timeouts
+            # gets the pool's "database is busy" 503.
             pooling = {
                 "pool_size": 1,
                 "max_overflow": 0,
                 "pool_timeout": max(self.settings.db_pool_timeout_seconds, busy_ms / 1000),
             }
-        engine = create_async_engine(url, **pooling)
+        parsed = make_url(url)
+        engine = create_async_engine(
+            url, async_creator=sqlite_connector(parsed.database or ":memory:"), **pooling
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy, not the driver, decide when transactions begin.
-            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+            # Statements run on the event loop (app/core/sqlite_inline.py): SQLite's busy
+            # handler would block it. Writers wait for the lock in `begin_immediate` instead;
+            # readers never wait for one in WAL mode but for rare moments (recovery), which
+            # the short wait covers.
+            cursor.execute(f"PRAGMA busy_timeout={0 if immediate else _READER_BUSY_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             try:
@@ -187,15 +201,15 @@ class Database:
                 dbapi_conn.create_function("pow", 2, math.pow, deterministic=True)
             cursor.close()
 
-        begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
-
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql(begin)
-            if immediate:
-                # The sync clock (app/sync/clock.py): every write transaction takes the next
-                # value, in commit order since writers are serialised.
-                conn.exec_driver_sql(_SYNC_TICK)
+            if not immediate:
+                conn.exec_driver_sql("BEGIN")
+                return
+            begin_immediate(conn, busy_ms)
+            # The sync clock (app/sync/clock.py): every write transaction takes the next
+            # value, in commit order since writers are serialised.
+            conn.exec_driver_sql(_SYNC_TICK)
 
         return engine
 
@@ -210,6 +224,32 @@ class Database:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+# A pooled connection idle this long is pinged before use. SQLAlchemy's pool_pre_ping pings at
+# every checkout: one to three round trips (BEGIN, the ping, ROLLBACK) before each request's
+# own, which doubled the cost of a one-statement read. A connection in steady use is known
+# alive; one that died under load fails its request with a 503 and invalidates the pool, so
+# the next request reconnects.
+PING_AFTER_IDLE_S = 1.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        # Empty after a (re)connect: the record's `info` is cleared when it is invalidated.
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as error:
+            # The pool reconnects this one and recycles every connection older than it.
+            raise exc.InvalidatePoolError(f"ping failed: {type(error).__name__}") from error
 
 
 def insert_ignoring_conflicts(table: Any, dialect: str, *conflict_columns: str) -> Any:

@@ -30,6 +30,13 @@ class Records(Generic[M]):
             raise NotFound(self.missing)
         return record
 
+    async def read(self, record_id: uuid.UUID) -> Any:
+        """The record as a read-only row, for a response: `get` without the ORM instance."""
+        row = await self.repo.read(record_id)
+        if row is None:
+            raise NotFound(self.missing)
+        return row
+
     async def list(
         self,
         filters: dict[str, Any],

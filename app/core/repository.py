@@ -6,13 +6,14 @@ missing one. Repositories build queries and flush; they never commit.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy import bindparam, tuple_, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import tuple_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +25,18 @@ from app.core.pagination import CursorCodec, filters_digest
 from app.sync.clock import stamp
 
 M = TypeVar("M", bound=OwnedRecord)
+
+
+@functools.cache
+def _read_statement(model: type[OwnedRecord]) -> Any:
+    # Built once: building and compiling-cache-keying `select(...).where(...)` on every call
+    # cost more than loading the row.
+    table = model.__table__  # type: ignore[attr-defined]
+    return sa_select(*table.columns).where(
+        table.c.owner_id == bindparam("owner_id"),
+        table.c.deleted_at.is_(None),
+        table.c.id == bindparam("record_id"),
+    )
 
 
 class OwnedRepository(Generic[M]):
@@ -50,6 +63,15 @@ class OwnedRepository(Generic[M]):
             stmt = stmt.with_for_update(key_share=True)
         result: M | None = (await self.session.exec(stmt)).first()
         return result
+
+    async def read(self, record_id: uuid.UUID) -> Any | None:
+        """The live record as a read-only row (its columns as attributes), for a response
+        only: no ORM instance is loaded, and the statement is built once per model."""
+        result = await self.session.exec(
+            _read_statement(self.model),
+            params={"owner_id": self.owner_id, "record_id": record_id},
+        )
+        return result.first()
 
     async def get_many(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, M]:
         if not ids:

@@ -99,8 +99,8 @@ async def create_task(
 async def get_task(
     request: Request, task_id: uuid.UUID, session: Session, user_id: UserId
 ) -> Response:
-    task = await service.get(session, user_id, task_id)
-    return record_response(request, _public(task), task.version)
+    task = await service.read(session, user_id, task_id)
+    return record_response(request, lambda: _public(task), task.version)
 
 
 @router.patch(

@@ -36,8 +36,9 @@ async def create(session: AsyncSession, owner_id: uuid.UUID, data: TaskCreate) -
     return task
 
 
-async def get(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> EtiquetteTask:
-    return await _records(session, owner_id).get(task_id)
+async def read(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> Any:
+    """The task as a read-only row (attributes as on `EtiquetteTask`), for a response."""
+    return await _records(session, owner_id).read(task_id)
 
 
 async def list_page(

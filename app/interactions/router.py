@@ -113,8 +113,8 @@ async def create_interaction(
 async def get_interaction(
     request: Request, interaction_id: uuid.UUID, session: Session, user_id: UserId
 ) -> Response:
-    interaction = await service.get(session, user_id, interaction_id)
-    return record_response(request, _public(interaction), interaction.version)
+    interaction = await service.read(session, user_id, interaction_id)
+    return record_response(request, lambda: _public(interaction), interaction.version)
 
 
 @router.patch(

@@ -65,8 +65,9 @@ async def create(
     return interaction
 
 
-async def get(session: AsyncSession, owner_id: uuid.UUID, interaction_id: uuid.UUID) -> Interaction:
-    return await _records(session, owner_id).get(interaction_id)
+async def read(session: AsyncSession, owner_id: uuid.UUID, interaction_id: uuid.UUID) -> Any:
+    """The interaction as a read-only row (attributes as on `Interaction`), for a response."""
+    return await _records(session, owner_id).read(interaction_id)
 
 
 async def list_page(

@@ -26,8 +26,8 @@ POOL_TIMEOUT = 2.0
 STATEMENT_TIMEOUT_MS = 2000
 CLIENT_MARGIN = 2.0  # app/core/db.py: the client gives up this long after statement_timeout
 # Worst case for one request against a database that answers nothing: a pooled connection's
-# pre-ping times out on the client (statement timeout + margin), then a new connection's connect
-# times out; plus slack for a loaded machine. 11 s here.
+# ping (idle over a second) or statement times out on the client (statement timeout + margin),
+# then a new connection's connect times out; plus slack for a loaded machine. 11 s here.
 BOUND = STATEMENT_TIMEOUT_MS / 1000 + CLIENT_MARGIN + POOL_TIMEOUT + 5
 PASSWORD = "correct horse battery"
 
@@ -114,7 +114,8 @@ def sign_in(client: httpx.Client, prefix: str) -> tuple[dict[str, str], str]:
 def assert_all_unavailable(
     client: httpx.Client, auth: dict[str, str], key: str, email: str, rounds: int, skip: int = 0
 ) -> None:
-    # The first request meets pooled connections whose pre-ping fails; later ones connect anew.
+    # The first request meets pooled connections whose ping (or statement) fails; later ones
+    # connect anew.
     for _ in range(rounds):
         for method, url, kwargs in requests(auth, key, email)[skip:]:
             assert_unavailable(timed(client, method, url, **kwargs))
