@@ -18,6 +18,7 @@ from app.contacts.models import (
     CONTACT_REQUIRED,
     Contact,
     ContactCreate,
+    ContactPublic,
     ContactUpdate,
 )
 from app.contacts.repository import ContactRepository
@@ -27,6 +28,9 @@ from app.core.pagination import CursorCodec
 from app.core.records import Records
 from app.etiquette.repository import TaskRepository
 from app.interactions.repository import InteractionRepository
+
+# The columns a read-only row carries for a response: what `ContactPublic` shows.
+_SHOWN = tuple(ContactPublic.model_fields)
 
 
 def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[Contact]:
@@ -73,7 +77,7 @@ async def get(
 
 async def read(session: AsyncSession, owner_id: uuid.UUID, contact_id: uuid.UUID) -> Any:
     """The contact as a read-only row (attributes as on `Contact`), for a response."""
-    return await _records(session, owner_id).read(contact_id)
+    return await _records(session, owner_id).read(contact_id, _SHOWN)
 
 
 async def list_page(
@@ -87,7 +91,7 @@ async def list_page(
 ) -> tuple[list[Contact], str | None]:
     """A page of read-only rows (they are only written out)."""
     records = _records(session, owner_id)
-    return await records.list(filters, cursor=cursor, limit=limit, codec=codec, plain=True)
+    return await records.list(filters, cursor=cursor, limit=limit, codec=codec, columns=_SHOWN)
 
 
 async def update(

@@ -30,9 +30,10 @@ class Records(Generic[M]):
             raise NotFound(self.missing)
         return record
 
-    async def read(self, record_id: uuid.UUID) -> Any:
-        """The record as a read-only row, for a response: `get` without the ORM instance."""
-        row = await self.repo.read(record_id)
+    async def read(self, record_id: uuid.UUID, columns: tuple[str, ...]) -> Any:
+        """The record's `columns` as a read-only row, for a response: `get` without the ORM
+        instance."""
+        row = await self.repo.read(record_id, columns)
         if row is None:
             raise NotFound(self.missing)
         return row
@@ -44,11 +45,11 @@ class Records(Generic[M]):
         cursor: str | None,
         limit: int,
         codec: CursorCodec,
-        plain: bool = False,
+        columns: tuple[str, ...] | None = None,
     ) -> tuple[list[M], str | None]:
         conditions = self.repo.conditions(**filters)
         return await self.repo.page(
-            conditions, filters=filters, cursor=cursor, limit=limit, codec=codec, plain=plain
+            conditions, filters=filters, cursor=cursor, limit=limit, codec=codec, columns=columns
         )
 
     async def for_write(self, record_id: uuid.UUID, if_match: IfMatch) -> M:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import bindparam, tuple_, update
+from sqlalchemy import Integer, bindparam, tuple_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
@@ -27,15 +27,41 @@ from app.sync.clock import stamp
 M = TypeVar("M", bound=OwnedRecord)
 
 
+def _selected(table: Any, columns: tuple[str, ...]) -> list[Any]:
+    # Only what the response shows: each column read costs a conversion per row.
+    return [table.c[name] for name in columns]
+
+
 @functools.cache
-def _read_statement(model: type[OwnedRecord]) -> Any:
-    # Built once: building and compiling-cache-keying `select(...).where(...)` on every call
-    # cost more than loading the row.
+def _read_statement(model: type[OwnedRecord], columns: tuple[str, ...]) -> Any:
+    # Built once: building and cache-keying `select(...).where(...)` on every call cost more
+    # than loading the row.
     table = model.__table__  # type: ignore[attr-defined]
-    return sa_select(*table.columns).where(
+    return sa_select(*_selected(table, columns)).where(
         table.c.owner_id == bindparam("owner_id"),
         table.c.deleted_at.is_(None),
         table.c.id == bindparam("record_id"),
+    )
+
+
+@functools.cache
+def _page_statement(model: type[OwnedRecord], columns: tuple[str, ...], after: bool) -> Any:
+    """An unfiltered page of plain rows in (created_at, id) order, with `owner_id`,
+    `page_limit` and, after a cursor, `after_time` and `after_id` as named parameters."""
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = sa_select(*_selected(table, columns)).where(
+        table.c.owner_id == bindparam("owner_id"), table.c.deleted_at.is_(None)
+    )
+    if after:
+        # A row-value comparison: the databases seek the (owner_id, created_at, id) index to
+        # the page's start, where the OR form scanned every earlier row on every page.
+        start = tuple_(
+            bindparam("after_time", type_=table.c.created_at.type),
+            bindparam("after_id", type_=table.c.id.type),
+        )
+        stmt = stmt.where(tuple_(table.c.created_at, table.c.id) > start)
+    return stmt.order_by(table.c.created_at, table.c.id).limit(
+        bindparam("page_limit", type_=Integer)
     )
 
 
@@ -64,11 +90,11 @@ class OwnedRepository(Generic[M]):
         result: M | None = (await self.session.exec(stmt)).first()
         return result
 
-    async def read(self, record_id: uuid.UUID) -> Any | None:
-        """The live record as a read-only row (its columns as attributes), for a response
-        only: no ORM instance is loaded, and the statement is built once per model."""
+    async def read(self, record_id: uuid.UUID, columns: tuple[str, ...]) -> Any | None:
+        """The live record's `columns` as a read-only row (attributes as on the model), for a
+        response only: no ORM instance is loaded, and the statement is built once."""
         result = await self.session.exec(
-            _read_statement(self.model),
+            _read_statement(self.model, columns),
             params={"owner_id": self.owner_id, "record_id": record_id},
         )
         return result.first()
@@ -117,24 +143,20 @@ class OwnedRepository(Generic[M]):
         cursor: str | None,
         limit: int,
         codec: CursorCodec,
-        plain: bool = False,
+        columns: tuple[str, ...] | None = None,
     ) -> tuple[list[M], str | None]:
         """One page in (created_at, id) order, and the cursor of the next page if any.
 
-        `plain`: read-only rows (the model's attributes, not instances in the session), for a
-        page that is only written out: loading ORM instances cost more than the query."""
+        `columns`: read only these, as read-only rows (attributes as on the model, not
+        instances in the session), for a page that is only written out: loading ORM instances
+        cost more than the query. They include `created_at` and `id`, the cursor's."""
         m = self.model
         # The owner is part of the digest: another user's cursor is a 400, not a page of the
         # caller's own records that silently starts at a stranger's position.
         digest = filters_digest(
             {"resource": m.__tablename__, "owner": str(self.owner_id), **filters}
         )
-        if plain:
-            columns = m.__table__.columns  # type: ignore[attr-defined]
-            live = (col(m.owner_id) == self.owner_id, col(m.deleted_at).is_(None))
-            stmt: Any = sa_select(*columns).where(*live, *conditions)
-        else:
-            stmt = self._live().where(*conditions)
+        after: tuple[datetime, uuid.UUID] | None = None
         if cursor is not None:
             data = codec.decode(cursor)
             try:
@@ -146,11 +168,25 @@ class OwnedRepository(Generic[M]):
                 raise BadRequest(
                     "The cursor does not belong to this list; start again without one."
                 ) from None
-            # A row-value comparison: the databases seek the (owner_id, created_at, id) index to
-            # the page's start, where the OR form scanned every earlier row on every page.
-            stmt = stmt.where(tuple_(col(m.created_at), col(m.id)) > (after_time, after_id))
-        stmt = stmt.order_by(col(m.created_at), col(m.id)).limit(limit + 1)
-        rows: list[M] = list((await self.session.exec(stmt)).all())
+            after = (after_time, after_id)
+        if columns is not None and not conditions:
+            # An unfiltered page, the common case: its statement is built once.
+            params: dict[str, Any] = {"owner_id": self.owner_id, "page_limit": limit + 1}
+            if after is not None:
+                params.update(after_time=after[0], after_id=after[1])
+            stmt: Any = _page_statement(m, columns, after is not None)
+            rows: list[M] = list((await self.session.exec(stmt, params=params)).all())
+        else:
+            if columns is not None:
+                table = m.__table__  # type: ignore[attr-defined]
+                live = (col(m.owner_id) == self.owner_id, col(m.deleted_at).is_(None))
+                stmt = sa_select(*_selected(table, columns)).where(*live, *conditions)
+            else:
+                stmt = self._live().where(*conditions)
+            if after is not None:
+                stmt = stmt.where(tuple_(col(m.created_at), col(m.id)) > after)
+            stmt = stmt.order_by(col(m.created_at), col(m.id)).limit(limit + 1)
+            rows = list((await self.session.exec(stmt)).all())
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]

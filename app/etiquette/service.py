@@ -16,11 +16,15 @@ from app.etiquette.models import (
     TASK_REQUIRED,
     EtiquetteTask,
     TaskCreate,
+    TaskPublic,
     TaskSource,
     TaskStatus,
     TaskUpdate,
 )
 from app.etiquette.repository import TaskRepository
+
+# The columns a read-only row carries for a response: what `TaskPublic` shows.
+_SHOWN = tuple(TaskPublic.model_fields)
 
 
 def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[EtiquetteTask]:
@@ -38,7 +42,7 @@ async def create(session: AsyncSession, owner_id: uuid.UUID, data: TaskCreate) -
 
 async def read(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> Any:
     """The task as a read-only row (attributes as on `EtiquetteTask`), for a response."""
-    return await _records(session, owner_id).read(task_id)
+    return await _records(session, owner_id).read(task_id, _SHOWN)
 
 
 async def list_page(

@@ -18,10 +18,14 @@ from app.interactions.models import (
     INTERACTION_REQUIRED,
     Interaction,
     InteractionCreate,
+    InteractionPublic,
     InteractionStatus,
     InteractionUpdate,
 )
 from app.interactions.repository import InteractionRepository
+
+# The columns a read-only row carries for a response: what `InteractionPublic` shows.
+_SHOWN = tuple(InteractionPublic.model_fields)
 
 
 def _records(session: AsyncSession, owner_id: uuid.UUID) -> Records[Interaction]:
@@ -67,7 +71,7 @@ async def create(
 
 async def read(session: AsyncSession, owner_id: uuid.UUID, interaction_id: uuid.UUID) -> Any:
     """The interaction as a read-only row (attributes as on `Interaction`), for a response."""
-    return await _records(session, owner_id).read(interaction_id)
+    return await _records(session, owner_id).read(interaction_id, _SHOWN)
 
 
 async def list_page(
