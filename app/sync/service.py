@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import delete, exists, select, tuple_
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -155,8 +156,7 @@ async def _read(
 ) -> list[Any]:
     seq, rid = col(model.sync_seq), col(model.id)
     # Plain rows, not ORM instances: they are only written out.
-    columns = model.__table__.columns  # type: ignore[attr-defined]
-    stmt = select(*columns).where(col(model.owner_id) == owner_id, seq >= state.low)
+    stmt = select(*_COLUMNS[model]).where(col(model.owner_id) == owner_id, seq >= state.low)
     if state.full:
         stmt = stmt.where(col(model.deleted_at).is_(None))
     if after is not None:
@@ -171,6 +171,23 @@ async def _read(
 # The flat resources' JSON straight from their rows (app/core/http.py); asks carry their
 # etiquette warnings and go through their model.
 _ENCODERS = {0: Encoder(ContactPublic), 1: Encoder(InteractionPublic), 3: Encoder(TaskPublic)}
+
+
+def _columns(model: type[OwnedRecord], shown: type[BaseModel] | None) -> list[Any]:
+    """What a page reads of `model`: the columns its encoder shows (each column read costs a
+    conversion per row) and those the feed itself needs; every column for asks, whose
+    model computes its warnings from them."""
+    table = model.__table__  # type: ignore[attr-defined]
+    if shown is None:
+        return list(table.columns)
+    names = {*shown.model_fields, "id", "sync_seq", "deleted_at"}
+    return [column for column in table.columns if column.name in names]
+
+
+_COLUMNS = {
+    model: _columns(model, _ENCODERS[index].model if index in _ENCODERS else None)
+    for index, (_, model) in enumerate(RESOURCES)
+}
 
 
 async def _changes(
