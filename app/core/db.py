@@ -194,6 +194,10 @@ class Database:
             # the short wait covers.
             cursor.execute(f"PRAGMA busy_timeout={0 if immediate else _READER_BUSY_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
+            if not immediate:
+                # Read requests are never committed (app/core/routing.py): a write attempted
+                # through them must fail, not vanish.
+                cursor.execute("PRAGMA query_only=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             try:
                 cursor.execute("SELECT pow(2, 2)")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from app.core import security
 from app.core.security import (
     create_access_token,
     decode_access_token,
@@ -89,6 +90,22 @@ def test_expired_access_token_is_rejected():
     issued = datetime.now(UTC) - timedelta(hours=1)
     token = create_access_token(uuid.uuid4(), KEY, issued, TTL)
     assert decode_access_token(token, KEY) is None
+
+
+def test_a_token_accepted_before_is_refused_once_it_expires(monkeypatch: pytest.MonkeyPatch):
+    """Each token's signature is checked once (app/core/security.py caches the result); its
+    expiry is checked on every use."""
+    user_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    token = create_access_token(user_id, KEY, now, TTL)
+    assert decode_access_token(token, KEY) == user_id
+    expires = int((now + TTL).timestamp())
+    monkeypatch.setattr(security.time, "time", lambda: expires - 0.5)
+    assert decode_access_token(token, KEY) == user_id
+    monkeypatch.setattr(security.time, "time", lambda: float(expires))
+    assert decode_access_token(token, KEY) is None
+    # Nor does the cache answer for another key.
+    assert decode_access_token(token, "another-key-" + "k" * 50) is None
 
 
 def test_unsigned_alg_none_token_is_rejected():

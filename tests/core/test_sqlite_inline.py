@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from app.core.config import Settings
 from tests.conftest import service_app, sign_up
@@ -96,3 +98,12 @@ async def test_a_writer_gives_up_after_the_busy_timeout_and_writes_nothing(
             # The lock is free again: the same write goes through.
             again = await c.post("/v1/contacts", json={"full_name": "Refused"}, headers=auth)
             assert again.status_code == 201, again.text
+
+
+async def test_read_requests_cannot_write(migrated: Settings) -> None:
+    """Read requests are closed, not committed (app/core/routing.py): a write slipped into one
+    fails loudly instead of being rolled back unseen."""
+    _sqlite_only(migrated)
+    async with service_app(migrated) as app, app.state.runtime.db.read_sessions() as session:
+        with pytest.raises(OperationalError, match="readonly"):
+            await (await session.connection()).execute(text("DELETE FROM users"))
