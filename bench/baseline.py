@@ -43,7 +43,7 @@ from app.contacts.keys import email_key, phone_key, region_for_timezone
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "sqlite:///./rapport.db")
 SECRET = os.environ.get("RAPPORT_SECRET_KEY", "")
 DIALECT = "postgresql" if DATABASE_URL.startswith("postgres") else "sqlite"
-# Rapport's pool: 10 connections and 10 more on demand (app/core/config.py).
+# Rapport's pool: 20 connections per worker (app/core/config.py).
 PG_POOL_SIZE = 20
 SQLITE_THREADS = 8
 

@@ -78,8 +78,11 @@ class Settings(BaseSettings):
     calendar_max_events: int = Field(500, ge=1, le=5000)
 
     # Per worker process: PostgreSQL's max_connections must cover workers × replicas × both.
-    db_pool_size: int = Field(10, ge=1, le=1000)
-    db_max_overflow: int = Field(10, ge=0, le=1000)
+    # All kept open by default: a connection opened beyond the pool for a burst is closed
+    # when returned to a full pool, and under steady load that churn (connect, authenticate,
+    # set up the session) cost a third of a contact read's throughput (docs/benchmarks.md).
+    db_pool_size: int = Field(20, ge=1, le=1000)
+    db_max_overflow: int = Field(0, ge=0, le=1000)
     db_pool_timeout_seconds: float = Field(10.0, gt=0, le=300)
     db_statement_timeout_ms: int = Field(15_000, ge=0, le=3_600_000)
     sqlite_busy_timeout_ms: int = Field(15_000, ge=0, le=3_600_000)

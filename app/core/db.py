@@ -167,7 +167,11 @@ class Database:
         # than the queries of a page.
         in_memory = ":memory:" in url or url.rstrip("/").endswith(":")
         busy_ms = self.settings.sqlite_busy_timeout_ms
-        pooling: dict[str, Any] = {} if in_memory else {"pool_size": 5, "max_overflow": 10}
+        # Readers: 15 connections, all kept. Overflow connections (opened for a burst, closed
+        # when returned to a full pool) were opened and closed continuously under load, five
+        # PRAGMAs each. Statements run one at a time on the loop anyway; a connection is held
+        # for its request's transaction.
+        pooling: dict[str, Any] = {} if in_memory else {"pool_size": 15, "max_overflow": 0}
         if immediate and not in_memory:
             # One writer connection per process. SQLite runs one write transaction at a time
             # anyway; with more connections, the others would poll for the lock. Here they
