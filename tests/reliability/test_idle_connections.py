@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
@@ -55,37 +56,43 @@ async def _terminate(settings: Settings, pids: list[int]) -> None:
         await conn.close()
 
 
+@asynccontextmanager
+async def _pool_killed(
+    app: FastAPI, settings: Settings
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str]]]:
+    """A signed-in client of `app`, whose pooled connections the server has just closed."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
+        auth = await sign_up(c)
+        await _terminate(settings, await _pool_backends(app))
+        yield c, auth
+
+
+async def _all_served(c: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    """As many reads at once as the pool held connections, then a write: all go through."""
+    reads = await asyncio.gather(*(c.get("/v1/contacts", headers=auth) for _ in range(POOLED)))
+    assert [r.status_code for r in reads] == [200] * POOLED, [r.text for r in reads]
+    created = await c.post("/v1/contacts", json={"full_name": "After"}, headers=auth)
+    assert created.status_code == 201, created.text
+
+
 async def test_connections_closed_while_idle_are_replaced_unseen(
     own_app: FastAPI, migrated: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 0.2)
-    transport = httpx.ASGITransport(app=own_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
-        auth = await sign_up(c)
-        pids = await _pool_backends(own_app)
-        await _terminate(migrated, pids)
+    async with _pool_killed(own_app, migrated) as (c, auth):
         await asyncio.sleep(0.3)
-        reads = await asyncio.gather(*(c.get("/v1/contacts", headers=auth) for _ in range(POOLED)))
-        assert [r.status_code for r in reads] == [200] * POOLED, [r.text for r in reads]
-        created = await c.post("/v1/contacts", json={"full_name": "After"}, headers=auth)
-        assert created.status_code == 201, created.text
+        await _all_served(c, auth)
 
 
 async def test_a_connection_dead_between_quick_requests_costs_one_retryable_503(
     own_app: FastAPI, migrated: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(db_module, "PING_AFTER_IDLE_S", 60.0)
-    transport = httpx.ASGITransport(app=own_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://rapport.test") as c:
-        auth = await sign_up(c)
-        pids = await _pool_backends(own_app)
-        await _terminate(migrated, pids)
+    async with _pool_killed(own_app, migrated) as (c, auth):
         first = await c.get("/v1/contacts", headers=auth)
         assert first.status_code == 503, first.text
         assert first.headers["content-type"] == "application/problem+json"
         assert "Retry-After" in first.headers
         # The failure renewed the whole pool: every later request meets a live connection.
-        later = await asyncio.gather(*(c.get("/v1/contacts", headers=auth) for _ in range(POOLED)))
-        assert [r.status_code for r in later] == [200] * POOLED, [r.text for r in later]
-        created = await c.post("/v1/contacts", json={"full_name": "After"}, headers=auth)
-        assert created.status_code == 201, created.text
+        await _all_served(c, auth)
