@@ -111,9 +111,10 @@ class Database:
     """The engines of one app instance.
 
     On SQLite, writes go through an engine whose transactions start with BEGIN IMMEDIATE: the
-    write lock is taken up front, so concurrent writers queue on the busy timeout instead of
-    failing with "database is locked" when a read transaction tries to upgrade. Reads use a
-    plain deferred BEGIN and run concurrently thanks to WAL.
+    write lock is taken up front (waiting for it up to the busy timeout, with the event loop
+    free), instead of failing with "database is locked" when a read transaction tries to
+    upgrade. Reads use a plain deferred BEGIN, on connections that refuse writes, and run
+    concurrently thanks to WAL. On PostgreSQL both share one pool; reads run in autocommit.
     """
 
     def __init__(self, settings: Settings) -> None:

@@ -86,9 +86,11 @@ _TYPES = {rank: FollowUpType(name) for name, rank in RANKS.items()}
 _BAD_CURSOR = "The cursor does not belong to this list; start again without one."
 
 
-async def _rows(session: AsyncSession, stmt: Any) -> list[Any]:
+async def _rows(
+    session: AsyncSession, stmt: Any, params: dict[str, Any] | None = None
+) -> list[Any]:
     # SQLModel's exec is typed for its own select(); SQLAlchemy's rows work all the same.
-    return list((await session.exec(stmt)).all())
+    return list((await session.exec(stmt, params=params)).all())
 
 
 def _one_owner(owner_id: uuid.UUID) -> Owners:
@@ -312,10 +314,6 @@ def _reciprocity_statements() -> tuple[Any, Any, Any]:
     return latest, first_page, totals
 
 
-async def _rows_with(session: AsyncSession, stmt: Any, params: dict[str, Any]) -> list[Any]:
-    return list((await session.exec(stmt, params=params)).all())
-
-
 async def _stored_reciprocity(
     session: AsyncSession,
     owner_id: uuid.UUID,
@@ -327,7 +325,7 @@ async def _stored_reciprocity(
     _, first_page, totals = _reciprocity_statements()
     owner = {"owner_id": owner_id}
     if after is None:
-        rows = await _rows_with(session, first_page, {**owner, "page_limit": limit + 1})
+        rows = await _rows(session, first_page, {**owner, "page_limit": limit + 1})
     else:
         c = Contact
         score = col(c.reciprocity_score)
@@ -343,7 +341,7 @@ async def _stored_reciprocity(
             .limit(limit + 1)
         )
         rows = await _rows(session, stmt)
-    given, received = (await _rows_with(session, totals, owner))[0]
+    given, received = (await _rows(session, totals, owner))[0]
     factor = balance.scale(as_of)
     network = Balance((given or 0.0) * factor, (received or 0.0) * factor)
     return network, [(r[0], Balance(r[1] * factor, r[2] * factor), r[3]) for r in rows]
