@@ -27,31 +27,29 @@ from app.sync.clock import stamp
 M = TypeVar("M", bound=OwnedRecord)
 
 
-def _selected(table: Any, columns: tuple[str, ...]) -> list[Any]:
-    # Only what the response shows: each column read costs a conversion per row.
-    return [table.c[name] for name in columns]
+def _owned_live(model: type[OwnedRecord], columns: tuple[str, ...] | None) -> Any:
+    """SELECT the owner's live records, `owner_id` a named parameter: their `columns` as plain
+    rows (each column read costs a conversion per row), or ORM instances when None."""
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = select(model) if columns is None else sa_select(*[table.c[n] for n in columns])
+    return stmt.where(table.c.owner_id == bindparam("owner_id"), table.c.deleted_at.is_(None))
+
+
+# The statements below are built once: building and cache-keying `select(...).where(...)` on
+# every call cost more than loading the rows.
 
 
 @functools.cache
 def _read_statement(model: type[OwnedRecord], columns: tuple[str, ...]) -> Any:
-    # Built once: building and cache-keying `select(...).where(...)` on every call cost more
-    # than loading the row.
-    table = model.__table__  # type: ignore[attr-defined]
-    return sa_select(*_selected(table, columns)).where(
-        table.c.owner_id == bindparam("owner_id"),
-        table.c.deleted_at.is_(None),
-        table.c.id == bindparam("record_id"),
-    )
+    return _owned_live(model, columns).where(model.__table__.c.id == bindparam("record_id"))  # type: ignore[attr-defined]
 
 
 @functools.cache
-def _page_statement(model: type[OwnedRecord], columns: tuple[str, ...], after: bool) -> Any:
-    """An unfiltered page of plain rows in (created_at, id) order, with `owner_id`,
-    `page_limit` and, after a cursor, `after_time` and `after_id` as named parameters."""
+def _page_statement(model: type[OwnedRecord], columns: tuple[str, ...] | None, after: bool) -> Any:
+    """A page in (created_at, id) order, with `owner_id`, `page_limit` and, after a cursor,
+    `after_time` and `after_id` as named parameters. A list's filters are added to it."""
     table = model.__table__  # type: ignore[attr-defined]
-    stmt = sa_select(*_selected(table, columns)).where(
-        table.c.owner_id == bindparam("owner_id"), table.c.deleted_at.is_(None)
-    )
+    stmt = _owned_live(model, columns)
     if after:
         # A row-value comparison: the databases seek the (owner_id, created_at, id) index to
         # the page's start, where the OR form scanned every earlier row on every page.
@@ -169,24 +167,12 @@ class OwnedRepository(Generic[M]):
                     "The cursor does not belong to this list; start again without one."
                 ) from None
             after = (after_time, after_id)
-        if columns is not None and not conditions:
-            # An unfiltered page, the common case: its statement is built once.
-            params: dict[str, Any] = {"owner_id": self.owner_id, "page_limit": limit + 1}
-            if after is not None:
-                params.update(after_time=after[0], after_id=after[1])
-            stmt: Any = _page_statement(m, columns, after is not None)
-            rows: list[M] = list((await self.session.exec(stmt, params=params)).all())
-        else:
-            if columns is not None:
-                table = m.__table__  # type: ignore[attr-defined]
-                live = (col(m.owner_id) == self.owner_id, col(m.deleted_at).is_(None))
-                stmt = sa_select(*_selected(table, columns)).where(*live, *conditions)
-            else:
-                stmt = self._live().where(*conditions)
-            if after is not None:
-                stmt = stmt.where(tuple_(col(m.created_at), col(m.id)) > after)
-            stmt = stmt.order_by(col(m.created_at), col(m.id)).limit(limit + 1)
-            rows = list((await self.session.exec(stmt)).all())
+        params: dict[str, Any] = {"owner_id": self.owner_id, "page_limit": limit + 1}
+        if after is not None:
+            params.update(after_time=after[0], after_id=after[1])
+        # WHERE terms may follow ORDER BY and LIMIT in a built statement: they render in place.
+        stmt = _page_statement(m, columns, after is not None).where(*conditions)
+        rows: list[M] = list((await self.session.exec(stmt, params=params)).all())
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]

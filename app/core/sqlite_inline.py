@@ -104,9 +104,6 @@ class InlineConnection:
     def cursor(self) -> _Cursor:
         return _Cursor(self._live.cursor())
 
-    async def execute(self, sql: str, parameters: Any = ()) -> _Cursor:
-        return await self.cursor().execute(sql, parameters)
-
     async def commit(self) -> None:
         self._live.commit()
 
@@ -117,11 +114,10 @@ class InlineConnection:
         self._live.create_function(*args, **kwargs)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self.stop()
 
     def stop(self) -> None:
+        """Closes at once (aiosqlite's name: SQLAlchemy calls it to terminate a connection)."""
         if self._connection is not None:
             self._connection.close()
             self._connection = None
