@@ -19,7 +19,6 @@ Interpretation notes (the contract leaves these implicit):
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -234,7 +233,9 @@ def reference_follow_ups(
     found: list[tuple[Item, str]] = []  # (item, tie-break key)
 
     def add(kind: str, contact_id: str, due: datetime, ref: str | None, key: str) -> None:
-        days = math.floor((t - due) / DAY)
+        # Whole days in integer arithmetic: a float quotient rounds 354,954 days and
+        # 23:59:59.999999 up to 354,955.
+        days = (t - due) // DAY
         found.append((Item(kind, contact_id, by_id[contact_id].full_name, due, days, ref), key))
 
     for c in contacts:
