@@ -169,10 +169,12 @@ async def follow_ups_page(
         )
     tasks = await _reconnect_tasks(session, owner_id, rows)
     day = timedelta(days=1)
-    return FollowUpPage(
+    # Made with `model_construct`: every value is computed here from stored ones, and
+    # validating 50 items (SQLModel's init, the time validators) was a sixth of the request.
+    return FollowUpPage.model_construct(
         as_of=as_of,
         items=[
-            FollowUp(
+            FollowUp.model_construct(
                 type=_TYPES[row.rank],
                 contact_id=row.contact_id,
                 contact_name=row.contact_name,
@@ -231,15 +233,22 @@ async def _reconnect_tasks(
     }
     if not wanted:
         return {}
-    t = EtiquetteTask
-    stmt = select(col(t.rule_key), col(t.id)).where(
-        col(t.owner_id) == owner_id,
-        col(t.rule_key).in_(wanted),
-        col(t.status) == TaskStatus.pending.value,
-        col(t.deleted_at).is_(None),
+    found = await _rows(
+        session, _pending_by_rule_key(), {"owner_id": owner_id, "rule_keys": list(wanted)}
     )
-    found = await _rows(session, stmt)
     return {wanted[key]: task_id for key, task_id in found}
+
+
+@functools.cache
+def _pending_by_rule_key() -> Any:
+    """Pending tasks' (rule_key, id) among `rule_keys` (a list), built once like the page."""
+    t = EtiquetteTask.__table__  # type: ignore[attr-defined]
+    return select(t.c.rule_key, t.c.id).where(
+        t.c.owner_id == bindparam("owner_id"),
+        t.c.rule_key.in_(bindparam("rule_keys", expanding=True)),
+        t.c.status == TaskStatus.pending.value,
+        t.c.deleted_at.is_(None),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
