@@ -5,10 +5,13 @@ server, no network): how the changes recorded in docs/benchmarks.md were decided
         [--requests 300] [--profile tottime] [--user <uuid>]
 
 The database is one the HTTP benchmark loads (bench/http_bench.py; `python -m bench.generate`
-loads one too). CPU time counts every thread of the process (aiosqlite runs each connection
-in its own), so it is what a request costs a worker, whatever else the machine is doing; wall
-time moves with the machine's load. `--profile` prints cProfile's top functions (coroutine
-functions count once per resumption).
+loads one too). CPU time counts every thread of the process (the baseline runs SQLite in a
+thread pool), so it is what a request costs a worker; wall time moves with the machine's load.
+On a shared machine, compare versions in alternating runs and by their minimum. `--profile`
+prints cProfile's top functions (coroutine functions count once per resumption); it inflates
+code made of many small Python calls (the ORM's row loading looked like a fifth of a
+follow-ups page under it and was within the noise when removed), so confirm with a sampling
+profiler: `py-spy record -f raw -- python -m bench.request_cost …`.
 """
 
 from __future__ import annotations
@@ -77,12 +80,17 @@ async def measure(args: argparse.Namespace, user: uuid.UUID) -> None:
         print(f"{args.path}: {first.status_code}, {len(first.content):,} bytes")
         for _ in range(20):
             await client.get(args.path, headers=headers)
+        # Measured through the ASGI interface itself, as uvicorn calls it: an HTTP client in
+        # the loop cost about 0.7 ms a request on both sides, which hid the difference.
+        call = _asgi_get(app, args.path, headers)
+        for _ in range(20):
+            await call()
         profile = cProfile.Profile() if args.profile else None
         wall, cpu = time.perf_counter(), time.process_time()
         if profile:
             profile.enable()
         for _ in range(args.requests):
-            await client.get(args.path, headers=headers)
+            await call()
         if profile:
             profile.disable()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -95,6 +103,43 @@ async def measure(args: argparse.Namespace, user: uuid.UUID) -> None:
             out = io.StringIO()
             pstats.Stats(profile, stream=out).sort_stats(args.profile).print_stats(40)
             print(out.getvalue())
+
+
+def _asgi_get(app: Any, target: str, headers: dict[str, str]) -> Any:
+    """A coroutine function making one GET of `target` through `app`, checking its status."""
+    path, _, query = target.partition("?")
+    raw = [(b"host", b"bench"), *((k.lower().encode(), v.encode()) for k, v in headers.items())]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def call() -> None:
+        status: list[int] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.4"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": query.encode(),
+            "headers": list(raw),
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+        await app(scope, receive, send)
+        if status != [200] and status != [304]:
+            raise RuntimeError(f"GET {target}: {status}")
+
+    return call
 
 
 def main() -> None:
