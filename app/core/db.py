@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, event, exc, exists, func, literal_column, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    String,
+    Uuid,
+    event,
+    exc,
+    exists,
+    func,
+    literal_column,
+    select,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -60,6 +73,34 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # JSON lists (tags, open_to): JSONB on PostgreSQL so containment can use an index.
 JSONList = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def stored_form(columns: Any, dialect: str) -> list[Any]:
+    """`columns` to SELECT for rows that are only written out as JSON (`app/core/http.py`
+    `Encoder`, which reads either form): on SQLite, uuids, times and JSON arrays as their
+    stored text, skipping SQLAlchemy's conversion into Python values that the encoder would
+    only format back into text. Elsewhere, and for every other type, as they are."""
+    if dialect != "sqlite":
+        return list(columns)
+    return [
+        type_coerce(c, String).label(c.name) if isinstance(c.type, _STORED_AS_TEXT) else c
+        for c in columns
+    ]
+
+
+def stored_time(value: datetime | str) -> datetime:
+    """A time from a row in `stored_form`."""
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def stored_uuid(value: uuid.UUID | str) -> uuid.UUID:
+    """A uuid from a row in `stored_form`."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+_STORED_AS_TEXT = (Uuid, UTCDateTime, JSON)
 
 
 def json_array_contains(column: Any, value: str, dialect: str) -> ColumnElement[bool]:

@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import session_dialect, utcnow
+from app.core.db import session_dialect, stored_form, stored_time, stored_uuid, utcnow
 from app.core.errors import BadRequest
 from app.core.models import OwnedRecord
 from app.core.pagination import CursorCodec, filters_digest
@@ -27,11 +27,19 @@ from app.sync.clock import stamp
 M = TypeVar("M", bound=OwnedRecord)
 
 
-def _owned_live(model: type[OwnedRecord], columns: tuple[str, ...] | None) -> Any:
+def _owned_live(
+    model: type[OwnedRecord], columns: tuple[str, ...] | None, dialect: str | None = None
+) -> Any:
     """SELECT the owner's live records, `owner_id` a named parameter: their `columns` as plain
-    rows (each column read costs a conversion per row), or ORM instances when None."""
+    rows (each column read costs a conversion per row), or ORM instances when None. With a
+    `dialect`, the columns come in their stored form (`stored_form`), for rows that are only
+    written out."""
     table = model.__table__  # type: ignore[attr-defined]
-    stmt = select(model) if columns is None else sa_select(*[table.c[n] for n in columns])
+    if columns is None:
+        stmt: Any = select(model)
+    else:
+        selected = [table.c[n] for n in columns]
+        stmt = sa_select(*(selected if dialect is None else stored_form(selected, dialect)))
     return stmt.where(table.c.owner_id == bindparam("owner_id"), table.c.deleted_at.is_(None))
 
 
@@ -45,11 +53,13 @@ def _read_statement(model: type[OwnedRecord], columns: tuple[str, ...]) -> Any:
 
 
 @functools.cache
-def _page_statement(model: type[OwnedRecord], columns: tuple[str, ...] | None, after: bool) -> Any:
+def _page_statement(
+    model: type[OwnedRecord], columns: tuple[str, ...] | None, after: bool, dialect: str
+) -> Any:
     """A page in (created_at, id) order, with `owner_id`, `page_limit` and, after a cursor,
     `after_time` and `after_id` as named parameters. A list's filters are added to it."""
     table = model.__table__  # type: ignore[attr-defined]
-    stmt = _owned_live(model, columns)
+    stmt = _owned_live(model, columns, dialect)
     if after:
         # A row-value comparison: the databases seek the (owner_id, created_at, id) index to
         # the page's start, where the OR form scanned every earlier row on every page.
@@ -145,9 +155,10 @@ class OwnedRepository(Generic[M]):
     ) -> tuple[list[M], str | None]:
         """One page in (created_at, id) order, and the cursor of the next page if any.
 
-        `columns`: read only these, as read-only rows (attributes as on the model, not
-        instances in the session), for a page that is only written out: loading ORM instances
-        cost more than the query. They include `created_at` and `id`, the cursor's."""
+        `columns`: read only these, as read-only rows in their stored form (`stored_form`:
+        attributes named as on the model, values as `Encoder` reads them), for a page that is
+        only written out: loading ORM instances cost more than the query. They include
+        `created_at` and `id`, the cursor's."""
         m = self.model
         # The owner is part of the digest: another user's cursor is a 400, not a page of the
         # caller's own records that silently starts at a stranger's position.
@@ -171,13 +182,17 @@ class OwnedRepository(Generic[M]):
         if after is not None:
             params.update(after_time=after[0], after_id=after[1])
         # WHERE terms may follow ORDER BY and LIMIT in a built statement: they render in place.
-        stmt = _page_statement(m, columns, after is not None).where(*conditions)
+        stmt = _page_statement(m, columns, after is not None, self.dialect).where(*conditions)
         rows: list[M] = list((await self.session.exec(stmt, params=params)).all())
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
             next_cursor = codec.encode(
-                {"f": digest, "t": last.created_at.isoformat(), "i": str(last.id)}
+                {
+                    "f": digest,
+                    "t": stored_time(last.created_at).isoformat(),
+                    "i": str(stored_uuid(last.id)),
+                }
             )
         return rows, next_cursor

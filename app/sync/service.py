@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.asks.models import Ask, AskPublic
 from app.asks.warnings import warnings_for
 from app.contacts.models import Contact, ContactPublic
-from app.core.db import utcnow
+from app.core.db import session_dialect, stored_form, stored_uuid, utcnow
 from app.core.errors import BadRequest, Gone
 from app.core.http import Encoder
 from app.core.models import OwnedRecord
@@ -135,7 +135,7 @@ async def changes(
     page = await _changes(session, owner_id, rows)
     if has_more:
         last_index, last = rows[-1]
-        state.after = (last_index, last.sync_seq, str(last.id))
+        state.after = (last_index, last.sync_seq, str(stored_uuid(last.id)))
         next_state = state
     else:
         assert state.mark is not None
@@ -155,8 +155,12 @@ async def _read(
     limit: int,
 ) -> list[Any]:
     seq, rid = col(model.sync_seq), col(model.id)
-    # Plain rows, not ORM instances: they are only written out.
-    stmt = select(*_COLUMNS[model]).where(col(model.owner_id) == owner_id, seq >= state.low)
+    # Plain rows, not ORM instances: they are only written out; those an encoder writes, in
+    # their stored form.
+    columns = _COLUMNS[model]
+    if model in _ENCODED:
+        columns = stored_form(columns, session_dialect(session))
+    stmt = select(*columns).where(col(model.owner_id) == owner_id, seq >= state.low)
     if state.full:
         stmt = stmt.where(col(model.deleted_at).is_(None))
     if after is not None:
@@ -188,6 +192,7 @@ _COLUMNS = {
     model: _columns(model, _ENCODERS[index].model if index in _ENCODERS else None)
     for index, (_, model) in enumerate(RESOURCES)
 }
+_ENCODED = {model for index, (_, model) in enumerate(RESOURCES) if index in _ENCODERS}
 
 
 async def _changes(
@@ -201,7 +206,7 @@ async def _changes(
     for index, records in by_resource.items():
         name = RESOURCES[index][0]
         live = [r for r in records if r.deleted_at is None]
-        deleted = [str(r.id) for r in records if r.deleted_at is not None]
+        deleted = [str(stored_uuid(r.id)) for r in records if r.deleted_at is not None]
         if index == 2:
             warnings = await warnings_for(session, owner_id, live)
             upserted: list[Any] = [
