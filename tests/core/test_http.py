@@ -45,7 +45,7 @@ async def _records(client: httpx.AsyncClient, alice: dict[str, str]) -> None:
     contact = await create(
         client,
         alice,
-        full_name="Zoë \"Z\" O'Neil",
+        full_name='Zoë "Z" O\'Neil',
         tags=["café", 'say "hi"', "\\"],
         open_to=["advice", "feedback"],
         snoozed_until="2031-05-06T07:08:09Z",
