@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.asks.repository import AskRepository
-from app.auth.repository import get_user
+from app.auth.models import User
 from app.contacts import follow_up
 from app.contacts.keys import email_key, phone_key, region_for_timezone
 from app.contacts.models import (
@@ -43,8 +43,8 @@ _FOLLOW_UP_FIELDS = {"cadence_days", "circle", "track_follow_ups", "snoozed_unti
 
 async def owner_region(session: AsyncSession, owner_id: uuid.UUID) -> str | None:
     """The country national phone numbers are read in: the owner's time zone's."""
-    user = await get_user(session, owner_id)
-    return region_for_timezone(user.timezone if user is not None else None)
+    stmt = select(col(User.timezone)).where(col(User.id) == owner_id)
+    return region_for_timezone((await session.exec(stmt)).first())
 
 
 def set_match_keys(contact: Contact, region: str | None) -> None:
@@ -63,7 +63,9 @@ def new_contact(repo: ContactRepository, data: ContactCreate, region: str | None
 
 
 async def create(session: AsyncSession, owner_id: uuid.UUID, data: ContactCreate) -> Contact:
-    region = await owner_region(session, owner_id)
+    # Only a phone number is read with the region: most contacts are created without one, and
+    # the owner's row is then not read at all.
+    region = await owner_region(session, owner_id) if data.phone else None
     contact = new_contact(ContactRepository(session, owner_id), data, region)
     await session.flush()
     return contact
@@ -108,7 +110,8 @@ async def update(
         contact, changes, required=CONTACT_REQUIRED, defaults=CONTACT_DEFAULTS
     )
     if changed and {"email", "phone"} & changes.keys():
-        set_match_keys(contact, await owner_region(session, owner_id))
+        region = await owner_region(session, owner_id) if contact.phone else None
+        set_match_keys(contact, region)
         session.add(contact)
         await session.flush()
     if changed and _FOLLOW_UP_FIELDS & changes.keys():

@@ -62,6 +62,16 @@ async def test_national_and_international_phone_formats_match_in_the_users_count
     report = await imported(client, headers, card("FN:Tim B-L", "TEL:020 7946 0958").encode())
     assert report == {"created": 0, "updated": 0, "skipped": 1, "errors": []}
     assert [c["id"] for c in await contacts(client, headers)] == [mine["id"]]
+    # A national number stored by a create, or by a patch, is read in the user's country too.
+    jane = await create(client, headers, full_name="Jane", phone="020 7946 0000")
+    r = await client.patch(
+        f"/v1/contacts/{mine['id']}", json={"phone": "020 7946 0999"}, headers=headers
+    )
+    assert r.status_code == 200
+    international = card("FN:J", "TEL:+44 20 7946 0000") + card("FN:T", "TEL:+44 20 7946 0999")
+    report = await imported(client, headers, international.encode())
+    assert report == {"created": 0, "updated": 0, "skipped": 2, "errors": []}
+    assert {c["id"] for c in await contacts(client, headers)} == {mine["id"], jane["id"]}
     # A user in another country reads `020 …` differently: no match there.
     other = await sign_up(client)
     await create(client, other, full_name="Tim", phone="+44 20 7946 0958")
