@@ -132,8 +132,11 @@ def like_pattern(text: str) -> str:
 
 _SYNC_TICK = (
     "INSERT INTO sync_clock (id, value) VALUES (1, 1) "
-    "ON CONFLICT (id) DO UPDATE SET value = value + 1"
+    "ON CONFLICT (id) DO UPDATE SET value = value + 1 RETURNING value"
 )
+# Where a SQLite write transaction's clock value is kept, in its connection's `info`, for the
+# rows it stamps (app/sync/clock.py): set at every BEGIN IMMEDIATE, so always the current one.
+SYNC_TICK_INFO = "sync_tick"
 
 
 # Readers wait at most this long (blocking the loop) in the rare moments WAL mode makes them.
@@ -259,7 +262,7 @@ class Database:
             begin_immediate(conn, busy_ms)
             # The sync clock (app/sync/clock.py): every write transaction takes the next
             # value, in commit order since writers are serialised.
-            conn.exec_driver_sql(_SYNC_TICK)
+            conn.info[SYNC_TICK_INFO] = int(conn.exec_driver_sql(_SYNC_TICK).scalar_one())
 
         return engine
 

@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.db import session_dialect
+from app.core.db import SYNC_TICK_INFO, session_dialect
 
 
 class SyncClock(SQLModel, table=True):
@@ -72,9 +72,11 @@ def _flush_stamp(connection: Any, target: Any) -> int:
     info = session.info if session is not None else connection.info
     value = info.get(_STAMP_KEY)
     if value is None:
-        value = info[_STAMP_KEY] = int(
-            connection.exec_driver_sql(_CURRENT[connection.dialect.name]).scalar_one()
-        )
+        # SQLite's transaction took its value as it began (app/core/db.py): no statement.
+        value = connection.info.get(SYNC_TICK_INFO) if connection.dialect.name == "sqlite" else None
+        if value is None:
+            value = connection.exec_driver_sql(_CURRENT[connection.dialect.name]).scalar_one()
+        info[_STAMP_KEY] = value = int(value)
     return int(value)
 
 
