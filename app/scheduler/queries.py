@@ -87,16 +87,24 @@ def reconnect_candidates(dialect: str, owners: Owners, as_of: datetime) -> Selec
     A write that moves a contact's due date holds the same lock, so the run and the write
     cannot interleave: the run either sees the write or the write sees the run's task. Only
     contacts that may still need a task are locked: overdue by their stored due date with no
-    task for it yet, or reached after `as_of` (their due date as of then is computed).
+    task for it yet or one the rule dismissed (the run makes it pending again), or reached
+    after `as_of` (their due date as of then is computed). A contact delete locks the contact
+    before it tombstones the contact's tasks; re-pending a task without holding its contact
+    could deadlock with it.
     """
     c = Contact
     t = at(as_of, "as_of")
     task = EtiquetteTask
-    has_task = (
+    settled = (
         select(col(task.id))
         .where(
             col(task.owner_id) == col(c.owner_id),
             col(task.rule_key) == reconnect_key(dialect, col(c.id), col(c.follow_up_due_at)),
+            or_(  # not a live task the rule dismissed
+                col(task.status) != TaskStatus.dismissed.value,
+                col(task.closed_by).is_distinct_from("rule"),
+                col(task.deleted_at).is_not(None),
+            ),
         )
         .exists()
     )
@@ -105,7 +113,7 @@ def reconnect_candidates(dialect: str, owners: Owners, as_of: datetime) -> Selec
         .where(
             *_tracked(owners, as_of),
             or_(
-                and_(col(c.follow_up_due_at) < t, ~has_task),
+                and_(col(c.follow_up_due_at) < t, ~settled),
                 col(c.last_contacted_at) > t,
             ),
         )

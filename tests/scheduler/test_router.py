@@ -19,7 +19,9 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlmodel import SQLModel
 
+from app.contacts.models import Contact
 from app.core.config import Settings
+from app.scheduler.queries import reconnect_candidates
 from tests import lists
 from tests.conftest import SERVICE, SERVICE_TOKEN, UNKNOWN_ID, sign_up
 from tests.conftest import service_app as start_service_app
@@ -1124,3 +1126,46 @@ async def test_the_all_users_run_deletes_expired_idempotency_keys_only(app, clie
         headers={**alice, "Idempotency-Key": "new-key"},
     )
     assert replay.status_code == 201 and replay.headers.get("Idempotent-Replayed") == "true"
+
+
+async def test_rule5_a_run_locks_the_contact_of_a_task_it_makes_pending_again(app, client, alice):
+    """A contact delete locks the contact, then tombstones its tasks; a run that re-pends the
+    contact's rule-dismissed reconnect task must hold the contact first, or the two can
+    deadlock on PostgreSQL. The run's lock set names it."""
+    contact, _ = await overdue_contact(client, alice)
+    await run(client, alice)
+    [task] = await tasks(client, alice, kind="reconnect")
+    until = at(10 * DAY)
+    r = await client.patch(
+        f"/v1/contacts/{contact['id']}", json={"snoozed_until": iso(until)}, headers=alice
+    )
+    assert r.status_code == 200, r.text
+    assert (await get_task(client, alice, task["id"]))["status"] == "dismissed"
+    db = app.state.runtime.db
+    contact_id = uuid.UUID(contact["id"])
+    owner_id = await _owner_of(db, contact_id)
+    async with db.write_sessions() as session:
+        locked = await session.exec(
+            reconnect_candidates(db.dialect, lambda column: column == owner_id, until + DAY)
+        )
+        assert contact_id in {row[0] for row in locked.all()}
+        # While snoozed, the contact needs nothing and is not locked.
+        locked = await session.exec(
+            reconnect_candidates(db.dialect, lambda column: column == owner_id, at())
+        )
+        assert contact_id not in {row[0] for row in locked.all()}
+    # After the run, the task is pending again and its contact needs no lock.
+    await run(client, alice, until + DAY)
+    assert (await get_task(client, alice, task["id"]))["status"] == "pending"
+    async with db.write_sessions() as session:
+        locked = await session.exec(
+            reconnect_candidates(db.dialect, lambda column: column == owner_id, until + DAY)
+        )
+        assert contact_id not in {row[0] for row in locked.all()}
+
+
+async def _owner_of(db: Any, contact_id: uuid.UUID) -> uuid.UUID:
+    async with db.read_sessions() as session:
+        stmt = select(Contact.owner_id).where(Contact.id == contact_id)
+        owner: uuid.UUID = (await session.exec(stmt)).scalar_one()
+        return owner
