@@ -30,6 +30,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
+from app.core.pool import FairQueuePool
 from app.core.sqlite_inline import begin_immediate
 from app.core.sqlite_inline import connector as sqlite_connector
 
@@ -188,6 +189,7 @@ class Database:
             }
             self.writer = create_async_engine(
                 url,
+                poolclass=FairQueuePool,
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_max_overflow,
                 pool_timeout=settings.db_pool_timeout_seconds,
@@ -216,7 +218,9 @@ class Database:
         # when returned to a full pool) were opened and closed continuously under load, five
         # PRAGMAs each. Statements run one at a time on the loop anyway; a connection is held
         # for its request's transaction.
-        pooling: dict[str, Any] = {} if in_memory else {"pool_size": 15, "max_overflow": 0}
+        pooling: dict[str, Any] = (
+            {} if in_memory else {"poolclass": FairQueuePool, "pool_size": 15, "max_overflow": 0}
+        )
         if immediate and not in_memory:
             # One writer connection per process. SQLite runs one write transaction at a time
             # anyway; with more connections, the others would poll for the lock. Here they
@@ -224,6 +228,7 @@ class Database:
             # the lock. A writer still queued after the longer of the pool and busy timeouts
             # gets the pool's "database is busy" 503.
             pooling = {
+                "poolclass": FairQueuePool,
                 "pool_size": 1,
                 "max_overflow": 0,
                 "pool_timeout": max(self.settings.db_pool_timeout_seconds, busy_ms / 1000),
