@@ -695,16 +695,25 @@ async def test_rule5_a_planned_interaction_does_not_dismiss_the_task(client, ali
     assert (await get_task(client, alice, task["id"]))["status"] == "pending"
 
 
-async def test_rule5_snoozing_dismisses_and_the_end_of_the_snooze_brings_it_back(client, alice):
-    contact, due = await overdue_contact(client, alice)
-    await run(client, alice)
-    [task] = await tasks(client, alice, kind="reconnect")
+async def snoozed_after_its_reconnect_task(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> tuple[dict, datetime, dict, datetime]:
+    """An overdue contact given its reconnect task by a run, then snoozed for 10 days, which
+    dismisses the task (the rule's doing): (contact, due date, task, end of the snooze)."""
+    contact, due = await overdue_contact(client, headers)
+    await run(client, headers)
+    [task] = await tasks(client, headers, kind="reconnect")
     until = at(10 * DAY)
     r = await client.patch(
-        f"/v1/contacts/{contact['id']}", json={"snoozed_until": iso(until)}, headers=alice
+        f"/v1/contacts/{contact['id']}", json={"snoozed_until": iso(until)}, headers=headers
     )
     assert r.status_code == 200, r.text
-    assert (await get_task(client, alice, task["id"]))["status"] == "dismissed"
+    assert (await get_task(client, headers, task["id"]))["status"] == "dismissed"
+    return contact, due, task, until
+
+
+async def test_rule5_snoozing_dismisses_and_the_end_of_the_snooze_brings_it_back(client, alice):
+    contact, due, task, until = await snoozed_after_its_reconnect_task(client, alice)
     # While snoozed: no task comes back, no reconnect item.
     snoozed = await run(client, alice, at())
     assert snoozed["tasks_created"] == 0
@@ -1132,15 +1141,7 @@ async def test_rule5_a_run_locks_the_contact_of_a_task_it_makes_pending_again(ap
     """A contact delete locks the contact, then tombstones its tasks; a run that re-pends the
     contact's rule-dismissed reconnect task must hold the contact first, or the two can
     deadlock on PostgreSQL. The run's lock set names it."""
-    contact, _ = await overdue_contact(client, alice)
-    await run(client, alice)
-    [task] = await tasks(client, alice, kind="reconnect")
-    until = at(10 * DAY)
-    r = await client.patch(
-        f"/v1/contacts/{contact['id']}", json={"snoozed_until": iso(until)}, headers=alice
-    )
-    assert r.status_code == 200, r.text
-    assert (await get_task(client, alice, task["id"]))["status"] == "dismissed"
+    contact, _, task, until = await snoozed_after_its_reconnect_task(client, alice)
     db = app.state.runtime.db
     contact_id = uuid.UUID(contact["id"])
     owner_id = await _owner_of(db, contact_id)
