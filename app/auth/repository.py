@@ -20,6 +20,13 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = Fa
     return (await session.exec(stmt)).first()
 
 
+async def get_timezone(session: AsyncSession, user_id: uuid.UUID) -> str | None:
+    """The user's time zone (None: unset or no such user), without loading the user."""
+    stmt = select(col(User.timezone)).where(col(User.id) == user_id)
+    timezone: str | None = (await session.exec(stmt)).first()
+    return timezone
+
+
 async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
     return (await session.exec(select(User).where(col(User.email) == email))).first()
 

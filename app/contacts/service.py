@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.asks.repository import AskRepository
-from app.auth.models import User
+from app.auth.repository import get_timezone
 from app.contacts import follow_up
 from app.contacts.keys import email_key, phone_key, region_for_timezone
 from app.contacts.models import (
@@ -43,8 +43,7 @@ _FOLLOW_UP_FIELDS = {"cadence_days", "circle", "track_follow_ups", "snoozed_unti
 
 async def owner_region(session: AsyncSession, owner_id: uuid.UUID) -> str | None:
     """The country national phone numbers are read in: the owner's time zone's."""
-    stmt = select(col(User.timezone)).where(col(User.id) == owner_id)
-    return region_for_timezone((await session.exec(stmt)).first())
+    return region_for_timezone(await get_timezone(session, owner_id))
 
 
 def set_match_keys(contact: Contact, region: str | None) -> None:

@@ -91,9 +91,8 @@ def stored_form(columns: Any, dialect: str) -> list[Any]:
 
 def stored_time(value: datetime | str) -> datetime:
     """A time from a row in `stored_form`."""
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def stored_uuid(value: uuid.UUID | str) -> uuid.UUID:

@@ -32,6 +32,11 @@ class _FairQueue(AsyncAdaptedQueue[Any]):
                 return
         super().put_nowait(item)
 
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        # The pool never waits to return a connection (its queue holds them all): blocking
+        # or not, a returned connection goes to the longest waiter first.
+        self.put_nowait(item)
+
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         if not self._waiters:
             try:

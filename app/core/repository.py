@@ -83,19 +83,16 @@ class OwnedRepository(Generic[M]):
         self.owner_id = owner_id
         self.dialect = session_dialect(session)
 
-    def _live(self) -> Any:
-        m = self.model
-        return select(m).where(col(m.owner_id) == self.owner_id, col(m.deleted_at).is_(None))
-
     async def get(self, record_id: uuid.UUID, *, lock: bool = False) -> M | None:
-        stmt = self._live().where(col(self.model.id) == record_id)
+        stmt = _owned_live(self.model, None).where(col(self.model.id) == record_id)
         if lock:
             # Serialises concurrent writers of one record on PostgreSQL; SQLite writers are
             # already serialised by BEGIN IMMEDIATE. NO KEY UPDATE (ids never change): it does
             # not wait for, or deadlock with, the KEY SHARE locks that inserting a child row
             # (an interaction of this contact) takes through its foreign key.
             stmt = stmt.with_for_update(key_share=True)
-        result: M | None = (await self.session.exec(stmt)).first()
+        owner = {"owner_id": self.owner_id}
+        result: M | None = (await self.session.exec(stmt, params=owner)).first()
         return result
 
     async def read(self, record_id: uuid.UUID, columns: tuple[str, ...]) -> Any | None:
@@ -110,8 +107,9 @@ class OwnedRepository(Generic[M]):
     async def get_many(self, ids: set[uuid.UUID]) -> dict[uuid.UUID, M]:
         if not ids:
             return {}
-        stmt = self._live().where(col(self.model.id).in_(ids))
-        return {record.id: record for record in (await self.session.exec(stmt)).all()}
+        stmt = _owned_live(self.model, None).where(col(self.model.id).in_(ids))
+        found = await self.session.exec(stmt, params={"owner_id": self.owner_id})
+        return {record.id: record for record in found.all()}
 
     def add(self, record: M) -> M:
         record.owner_id = self.owner_id

@@ -37,6 +37,7 @@ def test_stored_text_is_written_as_the_model_writes_it() -> None:
     assert stored_time("2026-01-02 03:04:05.000100").isoformat() == (
         "2026-01-02T03:04:05.000100+00:00"
     )
+    assert stored_time("2026-01-02T05:04:05+02:00").isoformat() == "2026-01-02T03:04:05+00:00"
 
 
 async def _records(client: httpx.AsyncClient, alice: dict[str, str]) -> None:

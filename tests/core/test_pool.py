@@ -48,7 +48,7 @@ async def test_a_newcomer_waits_behind_those_already_waiting() -> None:
     queue.put_nowait("a")
     for _ in range(10):
         await asyncio.sleep(0)
-    queue.put_nowait("b")
+    queue.put("b")  # blocking or not, a put serves the longest waiter
     queue.put_nowait("c")
     await asyncio.gather(*waiting, newcomer)
     assert order == ["first: a", "second: b", "newcomer: c"]
